@@ -1,0 +1,182 @@
+//! The subword tokenizer: a byte-level BPE (Hugging Face `tokenizers`) trained on the ED train split.
+//!
+//! Normalisation: NFKC, then lower-casing (ED is informal and inconsistently cased; lower-casing halves the
+//! vocabulary a small model has to learn). Pre-tokenisation: GPT-2 byte-level with a prefix space, so any UTF-8
+//! input round-trips and nothing maps to [UNK]. The file written is a plain Hugging Face `tokenizer.json`.
+
+use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
+use tokenizers::normalizers::{Lowercase, NFKC, Sequence};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::{
+    AddedToken, DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper,
+    Tokenizer, TokenizerBuilder,
+};
+
+/// Special tokens, in id order: pad, unk, mask, bos, eos, sep, then one per speaker role.
+pub const SPECIAL_TOKENS: [&str; 8] = [
+    "[PAD]", "[UNK]", "[MASK]", "[BOS]", "[EOS]", "[SEP]", "[SPK]", "[LST]",
+];
+pub const PAD: u32 = 0;
+pub const UNK: u32 = 1;
+pub const MASK: u32 = 2;
+pub const BOS: u32 = 3;
+pub const EOS: u32 = 4;
+pub const SEP: u32 = 5;
+/// Marks the start of a turn by the speaker (the person telling what happened).
+pub const SPEAKER: u32 = 6;
+/// Marks the start of a turn by the listener (the role the model plays).
+pub const LISTENER: u32 = 7;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenizerError {
+    #[error("tokenizer: {0}")]
+    Library(String),
+    #[error(
+        "tokenizer special token {token} has id {found:?}, expected {expected}; this tokenizer.json was not made by \
+         `reflectdiffu tokenizer train`"
+    )]
+    WrongSpecialToken {
+        token: String,
+        found: Option<u32>,
+        expected: u32,
+    },
+}
+
+fn lib_err(e: impl std::fmt::Display) -> TokenizerError {
+    TokenizerError::Library(e.to_string())
+}
+
+/// A word-level view of one encoded text: ids plus the word each token belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub ids: Vec<u32>,
+    /// For each token, the lower-cased word it is part of (all subword pieces of a word share it).
+    pub words: Vec<String>,
+}
+
+/// The tokenizer as the model uses it.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    inner: Tokenizer,
+}
+
+impl TextTokenizer {
+    /// Loads a `tokenizer.json` from its bytes (works in the browser) and checks the special-token ids.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, TokenizerError> {
+        let inner = Tokenizer::from_bytes(bytes).map_err(lib_err)?;
+        for (expected, token) in SPECIAL_TOKENS.iter().enumerate() {
+            let found = inner.token_to_id(token);
+            if found != Some(expected as u32) {
+                return Err(TokenizerError::WrongSpecialToken {
+                    token: token.to_string(),
+                    found,
+                    expected: expected as u32,
+                });
+            }
+        }
+        Ok(Self { inner })
+    }
+
+    /// Trains a byte-level BPE of `vocab_size` entries (special tokens included) on `texts`.
+    pub fn train<I>(texts: I, vocab_size: usize) -> Result<Self, TokenizerError>
+    where
+        I: Iterator<Item = String> + Send,
+    {
+        let mut trainer = BpeTrainerBuilder::new()
+            .vocab_size(vocab_size)
+            .min_frequency(2)
+            .show_progress(false)
+            .special_tokens(
+                SPECIAL_TOKENS
+                    .iter()
+                    .map(|t| AddedToken::from(*t, true))
+                    .collect(),
+            )
+            .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+            .build();
+        let normalizer =
+            NormalizerWrapper::Sequence(Sequence::new(vec![NFKC.into(), Lowercase.into()]));
+        let mut tok = TokenizerBuilder::<
+            BPE,
+            NormalizerWrapper,
+            PreTokenizerWrapper,
+            PostProcessorWrapper,
+            DecoderWrapper,
+        >::new()
+        .with_model(BPE::default())
+        .with_normalizer(Some(normalizer))
+        .with_pre_tokenizer(Some(ByteLevel::new(true, true, true).into()))
+        .with_decoder(Some(ByteLevel::default().into()))
+        .build()
+        .map_err(lib_err)?;
+        tok.train(&mut trainer, texts).map_err(lib_err)?;
+        let json = tok.to_string(false).map_err(lib_err)?;
+        Self::from_bytes(json.as_bytes())
+    }
+
+    /// The Hugging Face `tokenizer.json` text.
+    pub fn to_json(&self) -> Result<String, TokenizerError> {
+        self.inner.to_string(true).map_err(lib_err)
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// Encodes one turn (no special tokens added).
+    pub fn encode(&self, text: &str) -> Result<Encoded, TokenizerError> {
+        let enc = self.inner.encode(text, false).map_err(lib_err)?;
+        let mut word_text: Vec<String> = Vec::new();
+        let word_ids = enc.get_word_ids();
+        for (tok, w) in enc.get_tokens().iter().zip(word_ids) {
+            let w = w.unwrap_or(0) as usize;
+            if word_text.len() <= w {
+                word_text.resize(w + 1, String::new());
+            }
+            word_text[w].push_str(tok.trim_start_matches('Ġ'));
+        }
+        let words = word_ids
+            .iter()
+            .map(|w| word_text[w.unwrap_or(0) as usize].clone())
+            .collect();
+        Ok(Encoded {
+            ids: enc.get_ids().to_vec(),
+            words,
+        })
+    }
+
+    /// Decodes ids to text, dropping special tokens.
+    pub fn decode(&self, ids: &[u32]) -> Result<String, TokenizerError> {
+        Ok(self
+            .inner
+            .decode(ids, true)
+            .map_err(lib_err)?
+            .trim()
+            .to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trained_tokenizer_round_trips_and_keeps_special_ids() {
+        let texts: Vec<String> = [
+            "I was so scared, my tire burst!",
+            "Are you fine now?",
+            "That sounds scary.",
+        ]
+        .iter()
+        .cycle()
+        .take(60)
+        .map(|s| s.to_string())
+        .collect();
+        let tok = TextTokenizer::train(texts.into_iter(), 300).unwrap();
+        let reloaded = TextTokenizer::from_bytes(tok.to_json().unwrap().as_bytes()).unwrap();
+        let enc = reloaded.encode("I was so Scared").unwrap();
+        assert_eq!(reloaded.decode(&enc.ids).unwrap(), "i was so scared");
+        assert!(enc.words.iter().any(|w| w == "scared"));
+        assert_eq!(reloaded.inner.token_to_id("[MASK]"), Some(MASK));
+    }
+}

@@ -1,0 +1,167 @@
+//! `reflectdiffu data stats` and `tokenizer train` through the real binary.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+const FIXTURE: &str = "tests/fixtures/ed";
+const SHARED: &str = "../shared/data/empatheticdialogues";
+
+fn bin() -> Command {
+    Command::cargo_bin("reflectdiffu").unwrap()
+}
+
+/// A copy of the fixture folder with `split` replaced by `contents`.
+fn broken(split: &str, contents: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for s in ["train", "valid", "test"] {
+        std::fs::copy(
+            Path::new(FIXTURE).join(format!("{s}.csv")),
+            dir.path().join(format!("{s}.csv")),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join(format!("{split}.csv")), contents).unwrap();
+    dir
+}
+
+const HEADER: &str = "conv_id,utterance_idx,context,prompt,speaker_idx,utterance,selfeval,tags\n";
+
+#[test]
+fn stats_on_fixture_counts_conversations_samples_and_emotions() {
+    let out = bin()
+        .args(["data", "stats", "--json", "--data", FIXTURE])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["train"]["conversations"], 40);
+    assert_eq!(v["valid"]["conversations"], 12);
+    assert_eq!(v["test"]["conversations"], 12);
+    // valid fixture: 12 conversations, 52 rows; a sample is an even utterance_idx
+    let rows = std::fs::read_to_string(Path::new(FIXTURE).join("valid.csv")).unwrap();
+    let even = rows
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1).unwrap().parse::<usize>().unwrap() % 2 == 0)
+        .count();
+    assert_eq!(v["valid"]["samples"], even as u64);
+}
+
+#[test]
+fn stats_on_the_full_dataset_match_the_official_counts() {
+    if !Path::new(SHARED).is_dir() {
+        eprintln!("skipped: {SHARED} is not here");
+        return;
+    }
+    let out = bin()
+        .args(["data", "stats", "--json", "--data", SHARED])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expect = serde_json::json!({
+        "train": {"conversations": 19533, "samples": 40254, "emotions": 32},
+        "valid": {"conversations": 2770, "samples": 5738, "emotions": 32},
+        "test": {"conversations": 2547, "samples": 5259, "emotions": 32},
+    });
+    assert_eq!(v, expect);
+}
+
+#[test]
+fn missing_folder_explains_how_to_get_the_data() {
+    bin()
+        .args(["data", "stats", "--data", "no/such/dir"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("no/such/dir")
+                .and(predicate::str::contains("--data"))
+                .and(predicate::str::contains("download")),
+        );
+}
+
+#[test]
+fn wrong_column_count_names_file_and_line() {
+    let d = broken(
+        "valid",
+        format!("{HEADER}hit:1_conv:2,1,sad,x,,hello,,\nhit:1_conv:2,2,sad,x,hello\n").as_bytes(),
+    );
+    bin()
+        .args(["data", "stats", "--data"])
+        .arg(d.path())
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("valid.csv:3")
+                .and(predicate::str::contains("8 comma-separated fields")),
+        );
+}
+
+#[test]
+fn non_integer_utterance_idx_names_file_and_line() {
+    let d = broken(
+        "test",
+        format!("{HEADER}hit:1_conv:2,one,sad,x,,hello,,\n").as_bytes(),
+    );
+    bin()
+        .args(["data", "stats", "--data"])
+        .arg(d.path())
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("test.csv:2").and(predicate::str::contains("utterance_idx")),
+        );
+}
+
+#[test]
+fn invalid_utf8_names_file_and_line() {
+    let mut bytes = format!("{HEADER}hit:1_conv:2,1,sad,x,,hello,,\n").into_bytes();
+    bytes.extend_from_slice(b"hit:1_conv:2,2,sad,x,,caf\xe9,,\n");
+    let d = broken("train", &bytes);
+    bin()
+        .args(["data", "stats", "--data"])
+        .arg(d.path())
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("train.csv:3").and(predicate::str::contains("UTF-8")));
+}
+
+#[test]
+fn empty_split_is_an_error() {
+    let d = broken("valid", HEADER.as_bytes());
+    bin()
+        .args(["data", "stats", "--data"])
+        .arg(d.path())
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("valid.csv").and(predicate::str::contains("no conversations")),
+        );
+}
+
+#[test]
+fn tokenizer_train_writes_a_loadable_tokenizer_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tokenizer.json");
+    bin()
+        .args([
+            "tokenizer",
+            "train",
+            "--data",
+            FIXTURE,
+            "--vocab-size",
+            "400",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let tok =
+        reflectdiffu::tokenizer::TextTokenizer::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    let enc = tok.encode("Are you fine now?").unwrap();
+    assert_eq!(tok.decode(&enc.ids).unwrap(), "are you fine now?");
+}
