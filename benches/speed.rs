@@ -1,0 +1,100 @@
+//! Speed of the two things users wait for: one reply at the default sampling settings (from the shipped
+//! checkpoint) and one training step at the shipped config, on Flex (CPU) and WGPU.
+//! Run: `cargo bench --bench speed` (WGPU needs a Vulkan driver; set BENCH_DEVICES=flex to skip it).
+
+use std::path::Path;
+
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use reflectdiffu::checkpoint;
+use reflectdiffu::diffusion::sampler::SamplerConfig;
+use reflectdiffu::model::EncodedSample;
+use reflectdiffu::train::RunConfig;
+use reflectdiffu::train::step::forward;
+
+fn devices() -> Vec<(&'static str, Device)> {
+    let wanted = std::env::var("BENCH_DEVICES").unwrap_or_else(|_| "flex,wgpu".into());
+    let mut out = Vec::new();
+    if wanted.contains("flex") {
+        out.push(("flex", Device::flex()));
+    }
+    if wanted.contains("wgpu") {
+        out.push(("wgpu", Device::wgpu(DeviceKind::DefaultDevice)));
+    }
+    out
+}
+
+fn reply(c: &mut Criterion) {
+    let dir = Path::new(checkpoint::DEFAULT_CHECKPOINT);
+    for (name, device) in devices() {
+        let responder = checkpoint::load_responder(dir, &device).expect("shipped checkpoint");
+        let context = vec!["I finally got the job I wanted after months of searching.".to_string()];
+        let cfg = SamplerConfig::default();
+        c.bench_function(&format!("reply_default_steps/{name}"), |b| {
+            b.iter(|| {
+                responder
+                    .respond(std::slice::from_ref(&context), &cfg)
+                    .unwrap()
+            })
+        });
+    }
+}
+
+/// A batch of the shipped config's shape: full-length contexts and replies of random token ids.
+fn synthetic_batch(cfg: &RunConfig) -> Vec<EncodedSample> {
+    let m = &cfg.model;
+    let mut rng = StdRng::seed_from_u64(0);
+    use rand::RngExt;
+    (0..cfg.train.batch_size)
+        .map(|i| EncodedSample {
+            ctx_ids: (0..m.max_context_len)
+                .map(|_| rng.random_range(8..m.vocab_size as u32))
+                .collect(),
+            ctx_roles: vec![0; m.max_context_len],
+            ctx_reasons: vec![0; m.max_context_len],
+            reply: (0..m.max_reply_len)
+                .map(|_| rng.random_range(8..m.vocab_size as u32))
+                .collect(),
+            emotion: i % 32,
+            truncated: false,
+        })
+        .collect()
+}
+
+fn train_step(c: &mut Criterion) {
+    let cfg: RunConfig = checkpoint::read_json(
+        Path::new(checkpoint::DEFAULT_CHECKPOINT),
+        checkpoint::CONFIG,
+    )
+    .expect("shipped config");
+    let batch = synthetic_batch(&cfg);
+    let refs: Vec<&EncodedSample> = batch.iter().collect();
+    for (name, device) in devices() {
+        let device = device.autodiff();
+        let mut model = Some(cfg.model.init(&device));
+        let mut optim = AdamWConfig::new()
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+            .init();
+        let mut rng = StdRng::seed_from_u64(1);
+        c.bench_function(&format!("train_step_shipped_config/{name}"), |b| {
+            b.iter(|| {
+                let m = model.take().unwrap();
+                let losses = forward(&m, &refs, 1.0, &mut rng, &device);
+                let _ = losses.total.clone().into_scalar::<f32>();
+                let grads = GradientsParams::from_grads(losses.total.backward(), &m);
+                model = Some(optim.step(1e-4, m, grads));
+            })
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_secs(3));
+    targets = reply, train_step
+}
+criterion_main!(benches);

@@ -1,0 +1,250 @@
+//! The `reflectdiffu` command line: parse, validate into options, call the library.
+
+mod data;
+mod respond;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::diffusion::sampler::{SamplerConfig, Strategy};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "reflectdiffu",
+    version,
+    about = "Empathetic replies from an emotion-contagion encoder and a masked text-diffusion decoder"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect the EmpatheticDialogues data.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train the subword tokenizer.
+    #[command(subcommand)]
+    Tokenizer(TokenizerCommand),
+    /// Train a model (or resume one) into a checkpoint folder.
+    Train(TrainArgs),
+    /// Reply to one message (or to a JSONL file of conversations).
+    Sample(SampleArgs),
+    /// Talk with the model; it keeps the conversation history.
+    Chat(ChatArgs),
+    /// Generate a reply for every sample of a split and score BLEU, Dist-n, emotion accuracy, a PPL bound.
+    Eval(EvalArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Conversations, samples (listener turns) and emotions per split.
+    Stats {
+        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenizerCommand {
+    /// Train a byte-level BPE on the train split and write a Hugging Face tokenizer.json.
+    Train {
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 8000)]
+        vocab_size: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DeviceArg {
+    /// burn's Flex CPU backend.
+    Flex,
+    /// burn's WGPU backend (a GPU, or Mesa's software Vulkan without one).
+    Wgpu,
+}
+
+impl DeviceArg {
+    pub fn device(self) -> burn::prelude::Device {
+        match self {
+            DeviceArg::Flex => burn::prelude::Device::flex(),
+            DeviceArg::Wgpu => {
+                burn::prelude::Device::wgpu(burn::prelude::DeviceKind::DefaultDevice)
+            }
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Run config (JSON with `model` and `train` sections), e.g. configs/default.json.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Folder with vader/vader_lexicon.txt and empath/categories.tsv [default: ../shared/data/lexicons]
+    #[arg(long)]
+    pub lexicons: Option<PathBuf>,
+    /// Checkpoint folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
+    pub device: DeviceArg,
+    /// Continue from the checkpoint in --out (model, optimizer state and position).
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many optimizer steps in all (overrides train.max_steps).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SamplingArgs {
+    /// Checkpoint folder [default: checkpoints/default]
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
+    pub device: DeviceArg,
+    /// Reverse diffusion steps.
+    #[arg(long, default_value_t = 16)]
+    pub steps: usize,
+    /// Softmax temperature (0 = greedy).
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f32,
+    /// Nucleus sampling mass.
+    #[arg(long, default_value_t = 0.9)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// confidence: unmask the most confident positions first; ancestral: MDLM's ancestral sampler.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Confidence)]
+    pub strategy: StrategyArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StrategyArg {
+    Confidence,
+    Ancestral,
+}
+
+impl SamplingArgs {
+    pub fn sampler(&self) -> SamplerConfig {
+        SamplerConfig {
+            steps: self.steps,
+            temperature: self.temperature,
+            top_p: self.top_p,
+            strategy: match self.strategy {
+                StrategyArg::Confidence => Strategy::Confidence,
+                StrategyArg::Ancestral => Strategy::Ancestral,
+            },
+            seed: self.seed,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// The conversation so far, oldest turn first; the last turn is yours (the speaker's).
+    pub text: Vec<String>,
+    /// JSONL file (or - for stdin), one {"context": ["turn", …]} per line; writes one JSON reply per line.
+    #[arg(long, conflicts_with = "text")]
+    pub input: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]
+    pub split: String,
+    /// Only the first N samples of the split.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Report file (JSON); the replies go next to it as FILE.replies.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Data(DataCommand::Stats { data, json }) => data::stats(data.as_deref(), json),
+        Command::Tokenizer(TokenizerCommand::Train {
+            data,
+            out,
+            vocab_size,
+        }) => data::train_tokenizer(data.as_deref(), &out, vocab_size),
+        Command::Train(a) => {
+            let state = crate::train::train(crate::train::TrainOptions {
+                config: a.config,
+                data: a.data,
+                lexicons: a.lexicons,
+                out: a.out.clone(),
+                device: a.device.device(),
+                resume: a.resume,
+                max_steps: a.max_steps,
+            })?;
+            eprintln!(
+                "trained {} steps in {:.0} s; checkpoint in {}",
+                state.global_step,
+                state.wall_seconds,
+                a.out.display()
+            );
+            Ok(())
+        }
+        Command::Sample(a) => respond::sample(a),
+        Command::Chat(a) => respond::chat(a),
+        Command::Eval(a) => {
+            if a.limit == Some(0) {
+                anyhow::bail!("--limit must be at least 1");
+            }
+            let sampler = a.sampling.sampler();
+            sampler.validate().map_err(anyhow::Error::msg)?;
+            let opts = crate::eval::EvalOptions {
+                checkpoint: crate::checkpoint::resolve(a.sampling.checkpoint.as_deref()),
+                data: a.data,
+                split: a.split,
+                limit: a.limit,
+                sampler,
+                out: a.out,
+            };
+            let responder =
+                crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device())?;
+            let started = std::time::Instant::now();
+            let report = crate::eval::evaluate(&opts, &responder)?;
+            let text = serde_json::to_string_pretty(&report)? + "\n";
+            std::fs::write(&opts.out, text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", opts.out.display()))?;
+            println!("{}", report.markdown());
+            eprintln!(
+                "{} samples in {:.0} s; report {}, replies {}",
+                report.samples,
+                started.elapsed().as_secs_f64(),
+                opts.out.display(),
+                crate::eval::replies_path(&opts.out).display()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `sample` (one-shot and JSONL batch) and `chat` (interactive, keeps the history).
+
+use std::io::{BufRead, Read, Write};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use super::{ChatArgs, SampleArgs, SamplingArgs};
+use crate::checkpoint;
+use crate::inference::{Reply, Responder};
+
+fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
+    args.sampler().validate().map_err(anyhow::Error::msg)?;
+    let dir = checkpoint::resolve(args.checkpoint.as_deref());
+    Ok(checkpoint::load_responder(&dir, &args.device.device())?)
+}
+
+fn reply_json(r: &Reply) -> serde_json::Value {
+    json!({
+        "reply": r.text,
+        "emotion": r.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
+        "truncated": r.truncated,
+    })
+}
+
+fn emotion_line(r: &Reply) -> String {
+    let parts: Vec<String> = r
+        .emotion
+        .iter()
+        .map(|(l, p)| format!("{l} {:.0}%", p * 100.0))
+        .collect();
+    format!("(emotion: {})", parts.join(", "))
+}
+
+fn warn_truncated(r: &Reply, max: usize, what: &str) {
+    if r.truncated {
+        eprintln!(
+            "note: {what} is longer than the model's {max} context tokens; the oldest turns were dropped"
+        );
+    }
+}
+
+pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
+    if let Some(input) = &args.input {
+        return sample_jsonl(input, &args.sampling);
+    }
+    if args.text.is_empty() {
+        bail!(
+            "nothing to reply to: pass the message as an argument (reflectdiffu sample \"I lost my job today\") or use --input FILE"
+        );
+    }
+    if args.text.iter().any(|t| t.trim().is_empty()) {
+        bail!("a turn is empty or only whitespace; pass the text of every turn");
+    }
+    let responder = load(&args.sampling)?;
+    let reply = responder
+        .respond(&[args.text.clone()], &args.sampling.sampler())?
+        .remove(0);
+    warn_truncated(&reply, responder.config.max_context_len, "the conversation");
+    if args.json {
+        let mut v = reply_json(&reply);
+        v["steps"] = json!(args.sampling.steps);
+        v["seed"] = json!(args.sampling.seed);
+        println!("{v}");
+    } else {
+        println!("{}", reply.text);
+        println!("{}", emotion_line(&reply));
+    }
+    Ok(())
+}
+
+/// Parses one JSONL line into context turns, or says what is wrong with it.
+fn parse_line(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let turns = v
+        .get("context")
+        .and_then(|c| c.as_array())
+        .ok_or("expected an object {\"context\": [\"turn\", …]}")?
+        .iter()
+        .map(|t| {
+            t.as_str()
+                .map(String::from)
+                .ok_or("every context turn must be a string")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match turns.last() {
+        None => Err("context is empty".into()),
+        Some(t) if t.trim().is_empty() => Err("the last turn is empty or only whitespace".into()),
+        _ => Ok(turns),
+    }
+}
+
+fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    if input.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read stdin")?;
+    } else {
+        bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    }
+    let name = if input.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        input.display().to_string()
+    };
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let mut parsed: Vec<(usize, Result<Vec<String>, String>)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        if l.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        parsed.push((i + 1, parse_line(l)));
+    }
+    let responder = load(sampling)?;
+    let good: Vec<Vec<String>> = parsed
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .collect();
+    let mut replies = responder.respond(&good, &sampling.sampler())?.into_iter();
+    let mut failed = 0;
+    let mut stdout = std::io::stdout().lock();
+    for (line, r) in &parsed {
+        match r {
+            Ok(_) => {
+                let reply = replies.next().expect("one reply per good line");
+                warn_truncated(
+                    &reply,
+                    responder.config.max_context_len,
+                    &format!("{name}:{line}"),
+                );
+                writeln!(stdout, "{}", reply_json(&reply))?;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{name}:{line}: {e}");
+                writeln!(stdout, "{}", json!({"line": line, "error": e}))?;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "{failed} of {} lines of {name} could not be answered (see the messages above)",
+            parsed.len()
+        );
+    }
+    Ok(())
+}
+
+pub fn chat(args: ChatArgs) -> anyhow::Result<()> {
+    let responder = load(&args.sampling)?;
+    let mut cfg = args.sampling.sampler();
+    let mut history: Vec<String> = Vec::new();
+    eprintln!("Tell me what happened. /reset starts over, /quit (or Ctrl-D) ends.");
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    loop {
+        write!(out, "you> ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read stdin (is it valid UTF-8?)")?
+            == 0
+        {
+            return Ok(());
+        }
+        let line = line.trim();
+        match line {
+            "/quit" | "/exit" => return Ok(()),
+            "/reset" => {
+                history.clear();
+                eprintln!("(history cleared)");
+                continue;
+            }
+            "" => {
+                eprintln!("(say something — an empty line is not a turn)");
+                continue;
+            }
+            _ => {}
+        }
+        history.push(line.to_string());
+        let reply = responder
+            .respond(std::slice::from_ref(&history), &cfg)?
+            .remove(0);
+        warn_truncated(&reply, responder.config.max_context_len, "the conversation");
+        writeln!(out, "listener> {}", reply.text)?;
+        eprintln!("{}", emotion_line(&reply));
+        history.push(reply.text);
+        cfg.seed = cfg.seed.wrapping_add(1);
+    }
+}

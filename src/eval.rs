@@ -1,0 +1,152 @@
+//! `reflectdiffu eval`: replies for every sample of a split, the field's metrics, a JSON report, a markdown
+//! table. Deterministic on the CPU backend: fixed batch size, seeded sampler and seeded ELBO noise, no timings
+//! in the report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::checkpoint;
+use crate::data::files::{load_split, resolve_data_dir};
+use crate::data::{EMOTIONS, samples};
+use crate::diffusion::sampler::SamplerConfig;
+use crate::inference::{BATCH_ROWS, Responder};
+use crate::metrics::{corpus_bleu, distinct_n, words};
+use crate::model::encode_sample;
+use crate::progress::Progress;
+use crate::tokenizer::PAD;
+
+pub struct EvalOptions {
+    pub checkpoint: PathBuf,
+    pub data: Option<PathBuf>,
+    pub split: String,
+    pub limit: Option<usize>,
+    pub sampler: SamplerConfig,
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub bleu1: f64,
+    pub bleu2: f64,
+    pub bleu3: f64,
+    pub bleu4: f64,
+    pub dist1: f64,
+    pub dist2: f64,
+    pub emotion_acc: f64,
+    /// exp(NELBO / reference tokens): an upper bound on the reference perplexity, not a perplexity.
+    pub ppl_bound: f64,
+    pub avg_len: f64,
+    pub samples: usize,
+    pub settings: serde_json::Value,
+}
+
+/// `FILE.json` → `FILE.replies.jsonl`.
+pub fn replies_path(out: &Path) -> PathBuf {
+    out.with_extension("replies.jsonl")
+}
+
+pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Report> {
+    let cfg: serde_json::Value = checkpoint::read_json(&opts.checkpoint, checkpoint::CONFIG)?;
+    let max_turns = cfg["train"]["max_context_turns"].as_u64().unwrap_or(6) as usize;
+    let dir = resolve_data_dir(opts.data.as_deref())?;
+    let mut set = samples(&load_split(&dir, &opts.split)?, max_turns);
+    set.truncate(opts.limit.unwrap_or(usize::MAX));
+    anyhow::ensure!(!set.is_empty(), "the {} split has no samples", opts.split);
+    let m = &responder.config;
+    let encoded = set
+        .iter()
+        .map(|s| {
+            encode_sample(
+                &responder.tokenizer,
+                &responder.tagger,
+                s,
+                m.max_context_len,
+                m.max_reply_len,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut progress = Progress::new(set.len(), 0);
+    let mut elbo_rng = StdRng::seed_from_u64(opts.sampler.seed ^ 0xE1B0);
+    let (mut replies, mut nelbo) = (Vec::with_capacity(set.len()), 0.0f64);
+    for (i, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
+        let cfg = SamplerConfig {
+            seed: opts.sampler.seed.wrapping_add((i * BATCH_ROWS) as u64),
+            ..opts.sampler.clone()
+        };
+        replies.extend(responder.respond_batch(chunk, &cfg)?);
+        nelbo += responder.nelbo(chunk, &mut elbo_rng)?.iter().sum::<f64>();
+        progress.tick_by(chunk.len(), format!("{} {}", opts.split, "replies"));
+    }
+    progress.finish();
+    let ref_tokens: usize = encoded
+        .iter()
+        .map(|e| e.reply.iter().filter(|t| **t != PAD).count())
+        .sum();
+
+    let hyps: Vec<Vec<String>> = replies.iter().map(|r| words(&r.text)).collect();
+    let refs: Vec<Vec<String>> = set.iter().map(|s| words(&s.reply)).collect();
+    let bleu = corpus_bleu(&hyps, &refs, 4);
+    let correct = replies
+        .iter()
+        .zip(&set)
+        .filter(|(r, s)| r.emotion_id == s.emotion)
+        .count();
+
+    let mut lines = String::new();
+    for (r, s) in replies.iter().zip(&set) {
+        let line = json!({
+            "context": s.context, "reference": s.reply, "reply": r.text,
+            "predicted_emotion": EMOTIONS[r.emotion_id], "gold_emotion": EMOTIONS[s.emotion],
+        });
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+    }
+    std::fs::write(replies_path(&opts.out), lines)
+        .with_context(|| format!("cannot write {}", replies_path(&opts.out).display()))?;
+
+    Ok(Report {
+        bleu1: bleu[0],
+        bleu2: bleu[1],
+        bleu3: bleu[2],
+        bleu4: bleu[3],
+        dist1: distinct_n(&hyps, 1),
+        dist2: distinct_n(&hyps, 2),
+        emotion_acc: 100.0 * correct as f64 / set.len() as f64,
+        ppl_bound: (nelbo / ref_tokens.max(1) as f64).exp(),
+        avg_len: hyps.iter().map(Vec::len).sum::<usize>() as f64 / hyps.len() as f64,
+        samples: set.len(),
+        settings: json!({
+            "checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit,
+            "steps": opts.sampler.steps, "seed": opts.sampler.seed, "temperature": opts.sampler.temperature,
+            "top_p": opts.sampler.top_p, "strategy": opts.sampler.strategy,
+            "tokenisation": "lower-cased, whitespace split, punctuation split off (src/metrics/dist.rs::words)",
+            "bleu": "corpus BLEU, one reference, cumulative uniform weights, brevity penalty, no smoothing (= NLTK corpus_bleu)",
+        }),
+    })
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        format!(
+            "| samples | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | Dist-1 | Dist-2 | emotion acc | PPL bound | avg len |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n\
+             | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | ≤ {:.1} | {:.1} |",
+            self.samples,
+            self.bleu1,
+            self.bleu2,
+            self.bleu3,
+            self.bleu4,
+            self.dist1,
+            self.dist2,
+            self.emotion_acc,
+            self.ppl_bound,
+            self.avg_len
+        )
+    }
+}

@@ -1,0 +1,256 @@
+//! From a conversation to a reply: encode the context, read the emotion, run the reverse diffusion.
+//! Everything here works from bytes, so the browser build uses it unchanged.
+
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use burn::tensor::activation::softmax;
+
+use crate::data::{EMOTIONS, UNKNOWN_INTENT};
+use crate::diffusion::loss::masked_nll_sum;
+use crate::diffusion::sampler::{Sampler, SamplerConfig, generate};
+use crate::diffusion::{elbo_weight, q_xt, sample_t};
+use crate::model::{
+    Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, ids_tensor,
+};
+use crate::reason::ReasonTagger;
+use crate::tokenizer::{EOS, PAD, TextTokenizer, TokenizerError};
+
+/// Rows per forward pass when answering many contexts.
+pub const BATCH_ROWS: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InferenceError {
+    #[error("model config: {0}")]
+    Config(String),
+    #[error("model weights: {0}")]
+    Weights(String),
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+    #[error("{0}")]
+    BadInput(String),
+}
+
+/// One generated reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub text: String,
+    /// The three most probable emotions with their probabilities.
+    pub emotion: Vec<(String, f32)>,
+    /// The emotion the reply was conditioned on (the most probable one).
+    pub emotion_id: usize,
+    /// True when old turns were dropped to fit the model's context length.
+    pub truncated: bool,
+}
+
+/// A loaded model with its tokenizer and reason tagger.
+pub struct Responder {
+    pub model: ReflectDiffu,
+    pub config: ModelConfig,
+    pub tokenizer: TextTokenizer,
+    pub tagger: ReasonTagger,
+    pub device: Device,
+}
+
+/// Reads the `model` section of a checkpoint's config.json.
+pub fn model_config_from_json(json: &[u8]) -> Result<ModelConfig, InferenceError> {
+    let value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| InferenceError::Config(format!("not valid JSON: {e}")))?;
+    let model = value
+        .get("model")
+        .cloned()
+        .ok_or_else(|| InferenceError::Config("no `model` section".into()))?;
+    let cfg: ModelConfig =
+        serde_json::from_value(model).map_err(|e| InferenceError::Config(e.to_string()))?;
+    cfg.validate().map_err(InferenceError::Config)?;
+    Ok(cfg)
+}
+
+impl Responder {
+    /// Builds a responder from the checkpoint's files as bytes.
+    pub fn from_bytes(
+        config_json: &[u8],
+        weights: Vec<u8>,
+        tokenizer_json: &[u8],
+        reason_words: &str,
+        device: &Device,
+    ) -> Result<Self, InferenceError> {
+        let config = model_config_from_json(config_json)?;
+        let tokenizer = TextTokenizer::from_bytes(tokenizer_json)?;
+        if tokenizer.vocab_size() != config.vocab_size {
+            return Err(InferenceError::Config(format!(
+                "tokenizer has {} tokens but the model was built for {}",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            )));
+        }
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
+            .map_err(|e| InferenceError::Weights(e.to_string()))?;
+        let model = config
+            .init(device)
+            .try_load_record(record)
+            .map_err(|e| InferenceError::Weights(e.to_string()))?;
+        Ok(Self {
+            model,
+            config,
+            tokenizer,
+            tagger: ReasonTagger::from_word_list(reason_words),
+            device: device.clone(),
+        })
+    }
+
+    /// Encodes one context (oldest turn first; the last turn is the speaker's, i.e. the user's).
+    pub fn encode(&self, context: &[String]) -> Result<EncodedSample, InferenceError> {
+        match context.last() {
+            None => {
+                return Err(InferenceError::BadInput(
+                    "the conversation has no turns".into(),
+                ));
+            }
+            Some(t) if t.trim().is_empty() => {
+                return Err(InferenceError::BadInput(
+                    "the last turn is empty; say what happened".into(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(encode_context(
+            &self.tokenizer,
+            &self.tagger,
+            context,
+            self.config.max_context_len,
+        )?)
+    }
+
+    /// Replies to each context; contexts are batched [`BATCH_ROWS`] at a time. Row `i` samples with seed
+    /// `cfg.seed + i`.
+    pub fn respond(
+        &self,
+        contexts: &[Vec<String>],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
+        cfg.validate().map_err(InferenceError::BadInput)?;
+        let encoded = contexts
+            .iter()
+            .map(|c| self.encode(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut replies = Vec::with_capacity(contexts.len());
+        for (chunk_no, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
+            let cfg = SamplerConfig {
+                seed: cfg.seed.wrapping_add((chunk_no * BATCH_ROWS) as u64),
+                ..cfg.clone()
+            };
+            replies.extend(self.respond_batch(chunk, &cfg)?);
+        }
+        Ok(replies)
+    }
+
+    /// Encodes a batch of contexts and reads the emotion: the denoiser's condition (conditioned on the most
+    /// probable emotion) and the top-3 emotions of each row.
+    fn condition(
+        &self,
+        encoded: &[EncodedSample],
+    ) -> Result<(Condition, Vec<Vec<(usize, f32)>>), InferenceError> {
+        let rows = encoded.len();
+        let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
+        let enc = self.model.encode(&batch);
+        let probs = softmax(enc.emotion_logits, 1)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .map_err(|e| InferenceError::Weights(format!("{e:?}")))?;
+        let n_emo = EMOTIONS.len();
+        let top: Vec<Vec<(usize, f32)>> = probs
+            .chunks(n_emo)
+            .map(|p| {
+                let mut p: Vec<(usize, f32)> = p.iter().copied().enumerate().collect();
+                p.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                p.truncate(3);
+                p
+            })
+            .collect();
+        let emotion: Vec<i64> = top.iter().map(|t| t[0].0 as i64).collect();
+        let cond = Condition {
+            memory: enc.h,
+            memory_pad: batch.ctx_pad,
+            emotion: Tensor::from_data(TensorData::new(emotion, [rows]), &self.device),
+            intent: Tensor::from_data(
+                TensorData::new(vec![UNKNOWN_INTENT as i64; rows], [rows]),
+                &self.device,
+            ),
+        };
+        Ok((cond, top))
+    }
+
+    /// Replies to already-encoded contexts (one forward batch); row `i` samples with seed `cfg.seed + i`.
+    pub fn respond_batch(
+        &self,
+        encoded: &[EncodedSample],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
+        let rows = encoded.len();
+        let (cond, top) = self.condition(encoded)?;
+        let (len, vocab) = (self.config.max_reply_len, self.config.vocab_size);
+        let mut sampler = Sampler::new(cfg.clone(), rows);
+        let tokens = generate(&mut sampler, rows, len, vocab, |x, t| {
+            let t = Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
+            let logits = self.model.denoise(ids_tensor(x, &self.device), t, &cond);
+            logits
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .expect("logits are f32")
+        });
+        let mut out = Vec::with_capacity(rows);
+        for ((toks, top), enc) in tokens.iter().zip(top).zip(encoded) {
+            out.push(Reply {
+                text: self.tokenizer.decode(until_eos(toks))?,
+                emotion: top
+                    .iter()
+                    .map(|(e, p)| (EMOTIONS[*e].to_string(), *p))
+                    .collect(),
+                emotion_id: top[0].0,
+                truncated: enc.truncated,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One-sample Monte-Carlo estimate of the diffusion NELBO of each row's reference reply (in nats, for the
+    /// whole fixed-length reply): (1/t) Σ_masked −log p(x_0 | x_t), with t drawn by MDLM's low-discrepancy
+    /// sampler. Its expectation upper-bounds −log p(reply | context).
+    pub fn nelbo(
+        &self,
+        encoded: &[EncodedSample],
+        rng: &mut impl rand::Rng,
+    ) -> Result<Vec<f64>, InferenceError> {
+        let rows = encoded.len();
+        let (cond, _) = self.condition(encoded)?;
+        let ts = sample_t(rows, rng);
+        let len = self.config.max_reply_len;
+        let mut xt = Vec::with_capacity(rows);
+        let mut weight = Vec::with_capacity(rows * len);
+        for (s, &t) in encoded.iter().zip(&ts) {
+            let (x, m) = q_xt(&s.reply, t, rng);
+            xt.push(x);
+            weight.extend(m.into_iter().map(|m| if m { elbo_weight(t) } else { 0.0 }));
+        }
+        let x0: Vec<Vec<u32>> = encoded.iter().map(|s| s.reply.clone()).collect();
+        let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), &self.device);
+        let logits = self.model.denoise(ids_tensor(&xt, &self.device), t, &cond);
+        let weight = Tensor::<2>::from_data(TensorData::new(weight, [rows, len]), &self.device);
+        let nll = masked_nll_sum(logits, ids_tensor(&x0, &self.device), weight);
+        let v = nll
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .map_err(|e| InferenceError::Weights(format!("{e:?}")))?;
+        Ok(v.into_iter().map(f64::from).collect())
+    }
+}
+
+/// The reply tokens before the first [EOS] or [PAD].
+pub fn until_eos(tokens: &[u32]) -> &[u32] {
+    let end = tokens
+        .iter()
+        .position(|t| *t == EOS || *t == PAD)
+        .unwrap_or(tokens.len());
+    &tokens[..end]
+}

@@ -1,0 +1,116 @@
+//! The denoiser of the discrete diffusion decoder: a bidirectional transformer over the (partly masked) reply
+//! x_t that cross-attends the encoder's H and is conditioned on emotion, intent and time t. It predicts the
+//! clean token at every position (MDLM, Sahoo et al. 2024, §3: the x_θ(x_t, t) parameterisation).
+
+use burn::nn::transformer::{
+    TransformerDecoder, TransformerDecoderConfig, TransformerDecoderInput,
+};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
+use burn::prelude::*;
+
+/// Sinusoidal features of t fed to the time projection.
+const TIME_FEATURES: usize = 32;
+
+#[derive(Config, Debug)]
+pub struct DenoiserConfig {
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub d_ff: usize,
+    pub n_layers: usize,
+    /// Fixed reply length; [EOS] and [PAD] are predicted like any token.
+    pub reply_len: usize,
+    #[config(default = 32)]
+    pub n_emotions: usize,
+    /// 9 intents + "unknown".
+    #[config(default = 10)]
+    pub n_intents: usize,
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+#[derive(Module, Debug)]
+pub struct Denoiser {
+    word: Embedding,
+    position: Embedding,
+    emotion: Embedding,
+    intent: Embedding,
+    time: Linear,
+    transformer: TransformerDecoder,
+    norm: LayerNorm,
+    output: Linear,
+    dropout: Dropout,
+}
+
+/// The condition the denoiser sees besides x_t.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    /// Encoder states, [batch, ctx_len, d_model].
+    pub memory: Tensor<3>,
+    /// True at context padding, [batch, ctx_len].
+    pub memory_pad: Tensor<2, Bool>,
+    /// Emotion ids, [batch].
+    pub emotion: Tensor<1, Int>,
+    /// Intent ids, [batch].
+    pub intent: Tensor<1, Int>,
+}
+
+impl DenoiserConfig {
+    pub fn init(&self, device: &Device) -> Denoiser {
+        Denoiser {
+            word: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
+            position: EmbeddingConfig::new(self.reply_len, self.d_model).init(device),
+            emotion: EmbeddingConfig::new(self.n_emotions, self.d_model).init(device),
+            intent: EmbeddingConfig::new(self.n_intents, self.d_model).init(device),
+            time: LinearConfig::new(TIME_FEATURES, self.d_model).init(device),
+            transformer: TransformerDecoderConfig::new(
+                self.d_model,
+                self.d_ff,
+                self.n_heads,
+                self.n_layers,
+            )
+            .with_dropout(self.dropout)
+            .with_norm_first(true)
+            .init(device),
+            norm: LayerNormConfig::new(self.d_model).init(device),
+            output: LinearConfig::new(self.d_model, self.vocab_size).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl Denoiser {
+    /// `x_t`: [batch, reply_len] token ids (some [MASK]); `t`: [batch] in [0, 1].
+    /// Returns logits over the vocabulary, [batch, reply_len, vocab].
+    pub fn forward(&self, x_t: Tensor<2, Int>, t: Tensor<1>, cond: &Condition) -> Tensor<3> {
+        let [batch, len] = x_t.dims();
+        let device = x_t.device();
+        let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
+            .unsqueeze_dim::<2>(0)
+            .repeat_dim(0, batch);
+        let c = self.emotion.forward(cond.emotion.clone().unsqueeze_dim(1))
+            + self.intent.forward(cond.intent.clone().unsqueeze_dim(1))
+            + self.time.forward(time_features(t)).unsqueeze_dim::<3>(1); // [batch, 1, d_model]
+        let x = self.word.forward(x_t) + self.position.forward(positions) + c;
+        let x = self.dropout.forward(x);
+        let input = TransformerDecoderInput::new(x, cond.memory.clone())
+            .memory_mask_pad(cond.memory_pad.clone());
+        let y = self.norm.forward(self.transformer.forward(input));
+        self.output.forward(y)
+    }
+}
+
+/// [batch] → [batch, TIME_FEATURES]: sin/cos of t at geometric frequencies.
+fn time_features(t: Tensor<1>) -> Tensor<2> {
+    let half = TIME_FEATURES / 2;
+    let freqs: Vec<f32> = (0..half)
+        .map(|i| (1000f32).powf(i as f32 / half as f32))
+        .collect();
+    let freqs =
+        Tensor::<1>::from_data(TensorData::new(freqs, [half]), &t.device()).unsqueeze_dim::<2>(0);
+    let angles = t.unsqueeze_dim::<2>(1) * freqs; // [batch, half]
+    Tensor::cat(vec![angles.clone().sin(), angles.cos()], 1)
+}

@@ -1,0 +1,113 @@
+//! Emotion-contagion encoder (ReflectDiffu §3.1): E^C = E^W + E^P + E^R + E^S (word, position, reason tag,
+//! speaker role) → transformer encoder → H (one vector per context token) and Q (mean-pooled H); a 32-way
+//! emotion classifier reads Q.
+
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
+use burn::prelude::*;
+
+/// Speaker role ids of context tokens: the person telling what happened, the listener, or neither ([BOS], pad).
+pub const ROLE_SPEAKER: u32 = 0;
+pub const ROLE_LISTENER: u32 = 1;
+pub const ROLE_NONE: u32 = 2;
+
+#[derive(Config, Debug)]
+pub struct EncoderConfig {
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub d_ff: usize,
+    pub n_layers: usize,
+    /// Longest context in tokens (learned positions).
+    pub max_len: usize,
+    #[config(default = 32)]
+    pub n_emotions: usize,
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+#[derive(Module, Debug)]
+pub struct EmotionContagionEncoder {
+    word: Embedding,
+    position: Embedding,
+    reason: Embedding,
+    role: Embedding,
+    transformer: TransformerEncoder,
+    norm: LayerNorm,
+    emotion_head: Linear,
+    dropout: Dropout,
+}
+
+/// What the encoder hands to the denoiser and to the emotion loss.
+#[derive(Debug, Clone)]
+pub struct EncoderOutput {
+    /// [batch, ctx_len, d_model]
+    pub h: Tensor<3>,
+    /// [batch, d_model]
+    pub q: Tensor<2>,
+    /// [batch, n_emotions]
+    pub emotion_logits: Tensor<2>,
+}
+
+impl EncoderConfig {
+    pub fn init(&self, device: &Device) -> EmotionContagionEncoder {
+        EmotionContagionEncoder {
+            word: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
+            position: EmbeddingConfig::new(self.max_len, self.d_model).init(device),
+            reason: EmbeddingConfig::new(2, self.d_model).init(device),
+            role: EmbeddingConfig::new(3, self.d_model).init(device),
+            transformer: TransformerEncoderConfig::new(
+                self.d_model,
+                self.d_ff,
+                self.n_heads,
+                self.n_layers,
+            )
+            .with_dropout(self.dropout)
+            .with_norm_first(true)
+            .init(device),
+            norm: LayerNormConfig::new(self.d_model).init(device),
+            emotion_head: LinearConfig::new(self.d_model, self.n_emotions).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl EmotionContagionEncoder {
+    /// `ids`, `roles`, `reasons`: [batch, ctx_len]; `pad`: [batch, ctx_len], true at padding.
+    pub fn forward(
+        &self,
+        ids: Tensor<2, Int>,
+        roles: Tensor<2, Int>,
+        reasons: Tensor<2, Int>,
+        pad: Tensor<2, Bool>,
+    ) -> EncoderOutput {
+        let [batch, len] = ids.dims();
+        let device = ids.device();
+        let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
+            .unsqueeze_dim::<2>(0)
+            .repeat_dim(0, batch);
+        let x = self.word.forward(ids)
+            + self.position.forward(positions)
+            + self.reason.forward(reasons)
+            + self.role.forward(roles);
+        let x = self.dropout.forward(x);
+        let h = self
+            .transformer
+            .forward(TransformerEncoderInput::new(x).mask_pad(pad.clone()));
+        let h = self.norm.forward(h); // [batch, ctx_len, d_model]
+        let keep = pad.bool_not().float().unsqueeze_dim::<3>(2); // [batch, ctx_len, 1]
+        let q = (h.clone() * keep.clone()).sum_dim(1) / keep.sum_dim(1).clamp_min(1.0);
+        let q: Tensor<2> = q.squeeze_dim(1); // [batch, d_model]
+        let emotion_logits = self.emotion_head.forward(self.dropout.forward(q.clone()));
+        EncoderOutput {
+            h,
+            q,
+            emotion_logits,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The run config: one JSON file with a `model` and a `train` section (see `configs/`).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ModelConfig;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Network shape. `vocab_size` is the size the tokenizer is trained to; the saved config records the real one.
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Previous turns kept as context for each sample (K).
+    pub max_context_turns: usize,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Stop after this many optimizer steps in all (for smoke tests); null = run every epoch.
+    pub max_steps: Option<usize>,
+    /// Use only the first N train samples; null = all.
+    pub train_samples: Option<usize>,
+    /// Score validation on the first N valid samples; null = all.
+    pub valid_samples: Option<usize>,
+    /// Peak learning rate (AdamW), reached after `warmup_steps`, then cosine decay to 10 %.
+    pub lr: f64,
+    pub warmup_steps: usize,
+    pub weight_decay: f32,
+    /// Gradient norm clip.
+    pub grad_clip: f32,
+    /// λ in loss = diffusion + λ · emotion cross-entropy.
+    pub emotion_weight: f32,
+    pub seed: u64,
+    /// Log a metrics line every N steps.
+    pub log_every: usize,
+    /// Write a checkpoint every N steps (and at the end of every epoch).
+    pub checkpoint_every: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {message}")]
+    Read { path: String, message: String },
+    #[error(
+        "config {path} is not a valid run config: {message} (see configs/default.json for every field)"
+    )]
+    Parse { path: String, message: String },
+    #[error("config {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl RunConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        let cfg: RunConfig = serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        cfg.validate()
+            .map_err(|message| ConfigError::Invalid { path: p, message })?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.model.validate()?;
+        let t = &self.train;
+        if self.model.vocab_size < 300 {
+            return Err(format!(
+                "model.vocab_size must be at least 300 (256 bytes + specials), found {}",
+                self.model.vocab_size
+            ));
+        }
+        for (name, v) in [
+            ("batch_size", t.batch_size),
+            ("epochs", t.epochs),
+            ("max_context_turns", t.max_context_turns),
+            ("log_every", t.log_every),
+            ("checkpoint_every", t.checkpoint_every),
+        ] {
+            if v == 0 {
+                return Err(format!("train.{name} must be at least 1"));
+            }
+        }
+        if t.max_steps == Some(0) || t.train_samples == Some(0) || t.valid_samples == Some(0) {
+            return Err("train.max_steps, train.train_samples and train.valid_samples must be null or at least 1".into());
+        }
+        if !(t.lr > 0.0 && t.lr < 1.0) {
+            return Err(format!("train.lr must be in (0, 1), found {}", t.lr));
+        }
+        if !(t.grad_clip > 0.0) || t.weight_decay < 0.0 || t.emotion_weight < 0.0 {
+            return Err("train.grad_clip must be > 0; train.weight_decay and train.emotion_weight must be ≥ 0".into());
+        }
+        Ok(())
+    }
+}

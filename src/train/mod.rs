@@ -1,0 +1,267 @@
+//! The training loop (hand-written, after burn's `examples/custom-training-loop`): masked-diffusion loss on the
+//! reply + λ · emotion cross-entropy on the context, AdamW, warm-up + cosine learning rate, validation every
+//! epoch, resumable checkpoints.
+
+mod config;
+pub mod step;
+
+pub use config::{ConfigError, RunConfig, TrainConfig};
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::checkpoint as ckpt;
+use crate::data::files::{load_split, resolve_data_dir};
+use crate::data::samples;
+use crate::model::{EncodedSample, encode_sample};
+use crate::reason::ReasonTagger;
+use crate::tokenizer::TextTokenizer;
+
+/// Where the Empath and VADER lexicons are read from when the run starts.
+pub const DEFAULT_LEXICON_DIR: &str = "../shared/data/lexicons";
+
+pub struct TrainOptions {
+    /// Required for a new run; on `--resume` the checkpoint's own config.json is used.
+    pub config: Option<PathBuf>,
+    pub data: Option<PathBuf>,
+    pub lexicons: Option<PathBuf>,
+    pub out: PathBuf,
+    pub device: Device,
+    pub resume: bool,
+    /// Overrides `train.max_steps` (also when resuming).
+    pub max_steps: Option<usize>,
+}
+
+/// Where a run stopped; written with every checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    pub epoch: usize,
+    /// Optimizer steps done in `epoch`.
+    pub step_in_epoch: usize,
+    pub global_step: usize,
+    pub wall_seconds: f64,
+    pub last_valid: Option<serde_json::Value>,
+}
+
+fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR));
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(&p).with_context(|| {
+            format!("cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)", p.display())
+        })
+    };
+    Ok(ReasonTagger::from_lexicons(
+        &read(dir.join("vader/vader_lexicon.txt"))?,
+        &read(dir.join("empath/categories.tsv"))?,
+    ))
+}
+
+/// Trains (or resumes) a run into `opts.out`; returns the final state.
+pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
+    let out = &opts.out;
+    let resuming = opts.resume && ckpt::has(out, ckpt::STATE);
+    if opts.resume && !resuming {
+        bail!(
+            "--resume: {} has no {} to resume from; start a new run without --resume",
+            out.display(),
+            ckpt::STATE
+        );
+    }
+    if !opts.resume && ckpt::has(out, ckpt::WEIGHTS) {
+        bail!(
+            "{} already holds a checkpoint; pass --resume to continue it or choose another --out",
+            out.display()
+        );
+    }
+    let mut cfg = if resuming {
+        ckpt::read_json::<RunConfig>(out, ckpt::CONFIG)?
+    } else {
+        let path = opts
+            .config
+            .as_deref()
+            .context("--config FILE is required for a new run")?;
+        RunConfig::load(path)?
+    };
+
+    let data_dir = resolve_data_dir(opts.data.as_deref())?;
+    let train_convs = load_split(&data_dir, "train")?;
+    let valid_convs = load_split(&data_dir, "valid")?;
+
+    let (tokenizer, tagger) = if resuming {
+        let tok = TextTokenizer::from_bytes(&std::fs::read(out.join(ckpt::TOKENIZER))?)?;
+        (
+            tok,
+            ReasonTagger::from_word_list(&ckpt::read_text(out, ckpt::REASON_WORDS)?),
+        )
+    } else {
+        eprintln!(
+            "training a {}-token BPE tokenizer on the train split…",
+            cfg.model.vocab_size
+        );
+        let texts: Vec<String> = train_convs
+            .iter()
+            .flat_map(|c| c.turns.iter().cloned())
+            .collect();
+        let tok = TextTokenizer::train(texts.into_iter(), cfg.model.vocab_size)?;
+        let tagger = reason_tagger(opts.lexicons.as_deref())?;
+        cfg.model.vocab_size = tok.vocab_size();
+        ckpt::write_atomic(out, ckpt::TOKENIZER, tok.to_json()?.as_bytes())?;
+        ckpt::write_atomic(out, ckpt::REASON_WORDS, tagger.to_word_list().as_bytes())?;
+        ckpt::write_json(out, ckpt::CONFIG, &cfg)?;
+        (tok, tagger)
+    };
+    if opts.max_steps.is_some() {
+        cfg.train.max_steps = opts.max_steps;
+    }
+    let t = cfg.train.clone();
+    let m = &cfg.model;
+
+    let encode = |convs: &[crate::data::Conversation],
+                  limit: Option<usize>|
+     -> anyhow::Result<Vec<EncodedSample>> {
+        let mut s = samples(convs, t.max_context_turns);
+        s.truncate(limit.unwrap_or(usize::MAX));
+        Ok(s.iter()
+            .map(|s| encode_sample(&tokenizer, &tagger, s, m.max_context_len, m.max_reply_len))
+            .collect::<Result<_, _>>()?)
+    };
+    let train_set = encode(&train_convs, t.train_samples)?;
+    let valid_set = encode(&valid_convs, t.valid_samples)?;
+    eprintln!(
+        "{} train / {} valid samples, vocab {}",
+        train_set.len(),
+        valid_set.len(),
+        m.vocab_size
+    );
+
+    let device = opts.device.clone().autodiff();
+    device.seed(t.seed);
+    let mut model = m.init(&device);
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(t.weight_decay)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(t.grad_clip)))
+        .init();
+    let mut state = TrainState::default();
+    if resuming {
+        model = ckpt::load_model(out, model)?;
+        optim = ckpt::load_optimizer(out, optim)?;
+        state = ckpt::read_json(out, ckpt::STATE)?;
+        eprintln!(
+            "resuming at epoch {} step {} ({} steps done)",
+            state.epoch + 1,
+            state.step_in_epoch,
+            state.global_step
+        );
+    }
+
+    let steps_per_epoch = train_set.len().div_ceil(t.batch_size);
+    let total_steps = t
+        .max_steps
+        .unwrap_or(usize::MAX)
+        .min(steps_per_epoch * t.epochs);
+    let schedule = step::LrSchedule {
+        peak: t.lr,
+        warmup: t.warmup_steps,
+        total: total_steps,
+    };
+    let started = Instant::now();
+    let wall_before = state.wall_seconds;
+    let mut bar = crate::progress::Progress::new(total_steps, state.global_step);
+
+    while state.epoch < t.epochs && state.global_step < total_steps {
+        let mut order: Vec<usize> = (0..train_set.len()).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(
+            t.seed.wrapping_add(state.epoch as u64),
+        ));
+        let mut epoch_loss = (0.0f64, 0usize);
+        for chunk in order.chunks(t.batch_size).skip(state.step_in_epoch) {
+            if state.global_step >= total_steps {
+                break;
+            }
+            let batch: Vec<&EncodedSample> = chunk.iter().map(|&i| &train_set[i]).collect();
+            let mut rng = StdRng::seed_from_u64(
+                t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let losses = step::forward(&model, &batch, t.emotion_weight, &mut rng, &device);
+            let loss_value = losses.total.clone().into_scalar::<f32>() as f64;
+            if !loss_value.is_finite() {
+                bail!(
+                    "loss became {loss_value} at step {}; lower train.lr or raise train.warmup_steps",
+                    state.global_step
+                );
+            }
+            let grads = GradientsParams::from_grads(losses.total.backward(), &model);
+            let lr = schedule.at(state.global_step);
+            model = optim.step(lr, model, grads);
+            state.global_step += 1;
+            state.step_in_epoch += 1;
+            epoch_loss = (epoch_loss.0 + loss_value, epoch_loss.1 + 1);
+            bar.tick(format!("epoch {} loss {loss_value:.4}", state.epoch + 1));
+            if state.global_step % t.log_every == 0 {
+                ckpt::append_metrics(
+                    out,
+                    &json!({"step": state.global_step, "epoch": state.epoch + 1, "loss": loss_value, "lr": lr}),
+                )?;
+            }
+            if state.global_step % t.checkpoint_every == 0 {
+                state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
+                save(out, &model, &optim, &state)?;
+            }
+        }
+        let finished_epoch = state.step_in_epoch >= steps_per_epoch;
+        let valid = step::validate(&model.valid(), &valid_set, t.batch_size, &opts.device)?;
+        state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
+        let line = json!({
+            "epoch": state.epoch + 1, "step": state.global_step,
+            "train_loss": epoch_loss.0 / epoch_loss.1.max(1) as f64,
+            "valid_diffusion_loss": valid.diffusion_loss, "valid_emotion_acc": valid.emotion_acc,
+            "wall_seconds": state.wall_seconds,
+        });
+        bar.println(&format!("epoch {} done: {line}", state.epoch + 1));
+        ckpt::append_metrics(out, &line)?;
+        state.last_valid = Some(line);
+        if finished_epoch {
+            state.epoch += 1;
+            state.step_in_epoch = 0;
+        }
+        save(out, &model, &optim, &state)?;
+    }
+    bar.finish();
+    ckpt::write_json(
+        out,
+        ckpt::META,
+        &json!({
+            "data": format!("EmpatheticDialogues (official split) from {}", data_dir.display()),
+            "train_samples": train_set.len(), "valid_samples": valid_set.len(),
+            "steps": state.global_step, "epochs_completed": state.epoch,
+            "wall_seconds": state.wall_seconds, "device": format!("{:?}", opts.device),
+            "parameters": model.num_params(),
+            "valid": state.last_valid,
+        }),
+    )?;
+    Ok(state)
+}
+
+fn save(
+    out: &Path,
+    model: &crate::model::ReflectDiffu,
+    optim: &burn::optim::ModuleOptimizer,
+    state: &TrainState,
+) -> anyhow::Result<()> {
+    ckpt::save_model(out, model.valid())?;
+    ckpt::save_optimizer(out, optim)?;
+    ckpt::write_json(out, ckpt::STATE, state)?; // last, so a crash in between resumes from the previous state
+    Ok(())
+}

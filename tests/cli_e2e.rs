@@ -1,0 +1,172 @@
+//! End to end through the real binary: train configs/tiny.json on the fixture data, resume it, sample from it.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn bin() -> Command {
+    Command::cargo_bin("reflectdiffu").unwrap()
+}
+
+fn train(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .args([
+            "train",
+            "--config",
+            "configs/tiny.json",
+            "--data",
+            "tests/fixtures/ed",
+            "--lexicons",
+            "tests/fixtures/lexicons",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+#[test]
+fn train_one_step_resume_then_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("tiny");
+    train(&ck, &[]).success();
+    for f in [
+        "config.json",
+        "model.bpk",
+        "tokenizer.json",
+        "reason_words.txt",
+        "meta.json",
+        "metrics.jsonl",
+        "optimizer.bpk",
+        "state.json",
+    ] {
+        assert!(ck.join(f).exists(), "{f} missing");
+    }
+    // a second run into the same folder without --resume must not overwrite it
+    train(&ck, &[])
+        .failure()
+        .stderr(predicate::str::contains("--resume"));
+    train(&ck, &["--resume", "--max-steps", "2"]).success();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ck.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["global_step"], 2);
+    let metrics = std::fs::read_to_string(ck.join("metrics.jsonl")).unwrap();
+    assert!(metrics.lines().any(|l| l.contains("valid_diffusion_loss")));
+
+    let sample = |args: &[&str]| {
+        let out = bin()
+            .arg("sample")
+            .arg("--checkpoint")
+            .arg(&ck)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = sample(&["--steps", "4", "I failed my exam today."]);
+    assert!(text.contains("(emotion: "), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&sample(&[
+        "--json",
+        "--steps",
+        "4",
+        "--seed",
+        "3",
+        "My dog died.",
+    ]))
+    .unwrap();
+    assert!(json["reply"].is_string());
+    assert_eq!(json["emotion"].as_array().unwrap().len(), 3);
+    let p: f64 = json["emotion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["p"].as_f64().unwrap())
+        .sum();
+    assert!(p > 0.0 && p <= 1.0001);
+    // same seed, same reply
+    let again: serde_json::Value = serde_json::from_str(&sample(&[
+        "--json",
+        "--steps",
+        "4",
+        "--seed",
+        "3",
+        "My dog died.",
+    ]))
+    .unwrap();
+    assert_eq!(json, again);
+
+    // JSONL: good lines answered, bad ones named, exit code non-zero
+    let mut input = b"{\"context\": [\"I got a new job!\"]}\nnot json\n".to_vec();
+    input.extend_from_slice(
+        b"{\"context\": [\"caf\xe9\"]}\n{\"context\": [\"hi\", \"hello\", \"I am nervous\"]}\n",
+    );
+    let out = bin()
+        .args(["sample", "--steps", "2", "--input", "-", "--checkpoint"])
+        .arg(&ck)
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("<stdin>:2") && stderr.contains("<stdin>:3"),
+        "{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0]["reply"].is_string() && lines[3]["reply"].is_string());
+    assert_eq!(lines[1]["line"], 2);
+
+    // empty input is a clear error
+    bin()
+        .args(["sample", "--checkpoint"])
+        .arg(&ck)
+        .arg("   ")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("empty"));
+    // chat keeps going across turns and ends at EOF
+    bin()
+        .args(["chat", "--steps", "2", "--checkpoint"])
+        .arg(&ck)
+        .write_stdin("I lost my keys.\n\nthey were in my car\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("listener>").count(2));
+}
+
+#[test]
+fn a_bad_config_value_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::fs::read_to_string("configs/tiny.json")
+        .unwrap()
+        .replace("\"n_heads\": 2", "\"n_heads\": 5");
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, cfg).unwrap();
+    bin()
+        .args(["train", "--data", "tests/fixtures/ed", "--config"])
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("n_heads"));
+}
+
+#[test]
+fn a_missing_checkpoint_says_how_to_make_one() {
+    bin()
+        .args(["sample", "--checkpoint", "no/such/ckpt", "hello"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("reflectdiffu train"));
+}

@@ -1,0 +1,49 @@
+//! Shared helpers for the model tests: a tiny config and a hand-made batch.
+#![allow(dead_code)]
+
+use burn::prelude::*;
+use reflectdiffu::model::{Batch, Condition, EncodedSample, ModelConfig};
+
+pub const VOCAB: usize = 300;
+pub const REPLY: usize = 10;
+
+pub fn tiny_config() -> ModelConfig {
+    ModelConfig::new(VOCAB)
+        .with_d_model(32)
+        .with_n_heads(2)
+        .with_d_ff(64)
+        .with_encoder_layers(1)
+        .with_decoder_layers(1)
+        .with_max_context_len(24)
+        .with_max_reply_len(REPLY)
+}
+
+/// Two samples with contexts of different lengths (so padding is exercised).
+pub fn samples() -> Vec<EncodedSample> {
+    let s = |ctx: Vec<u32>, emotion| EncodedSample {
+        ctx_roles: vec![0; ctx.len()],
+        ctx_reasons: ctx.iter().map(|t| t % 2).collect(),
+        ctx_ids: ctx,
+        reply: (20..20 + REPLY as u32).collect(),
+        emotion,
+        truncated: false,
+    };
+    vec![
+        s(vec![3, 6, 40, 41, 42, 43, 44], 5),
+        s(vec![3, 6, 50, 51], 27),
+    ]
+}
+
+pub fn condition(
+    model: &reflectdiffu::model::ReflectDiffu,
+    batch: &Batch,
+    device: &Device,
+) -> Condition {
+    let enc = model.encode(batch);
+    Condition {
+        memory: enc.h,
+        memory_pad: batch.ctx_pad.clone(),
+        emotion: batch.emotion.clone(),
+        intent: Tensor::from_data(TensorData::new(vec![9i64, 9], [2]), device),
+    }
+}

@@ -1,0 +1,50 @@
+//! One smoke test of the WGPU backend: forward, backward and a sampling step. Without a GPU it runs on Mesa's
+//! software Vulkan (lavapipe: `apt-get install mesa-vulkan-drivers libvulkan1`), which needs 20–100 s to warm
+//! up, so everything WGPU is in this one test (one process).
+#![cfg(feature = "cli")]
+
+mod common;
+
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use common::*;
+use reflectdiffu::diffusion::loss::masked_cross_entropy;
+use reflectdiffu::diffusion::sampler::{Sampler, SamplerConfig};
+use reflectdiffu::model::{Batch, ids_tensor};
+use reflectdiffu::tokenizer::MASK;
+
+#[test]
+fn wgpu_runs_forward_backward_and_a_sampling_step() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    let model = tiny_config().init(&device);
+    let s = samples();
+    let batch = Batch::new(&s.iter().collect::<Vec<_>>(), &device);
+    let cond = condition(&model, &batch, &device);
+    let x = reflectdiffu::diffusion::prior(2, REPLY);
+    let t = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 1.0], [2]), &device);
+    let logits = model.denoise(ids_tensor(&x, &device), t, &cond);
+    let x0 = ids_tensor(
+        &s.iter().map(|s| s.reply.clone()).collect::<Vec<_>>(),
+        &device,
+    );
+    let loss = masked_cross_entropy(logits.clone(), x0, Tensor::ones([2, REPLY], &device));
+    assert!(loss.clone().into_scalar::<f32>().is_finite());
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    assert!(!grads.is_empty());
+
+    let mut sampler = Sampler::new(
+        SamplerConfig {
+            steps: 2,
+            ..Default::default()
+        },
+        2,
+    );
+    let mut x = x;
+    sampler.step(
+        &mut x,
+        &logits.into_data().try_into_vec_as::<f32>().unwrap(),
+        VOCAB,
+        0,
+    );
+    assert_eq!(x.iter().flatten().filter(|t| **t == MASK).count(), REPLY); // half of each row revealed
+}
