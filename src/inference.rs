@@ -31,6 +31,9 @@ pub enum InferenceError {
     BadInput(String),
 }
 
+/// The three most probable (emotion id, probability) pairs of one context, best first.
+type TopEmotions = Vec<(usize, f32)>;
+
 /// One generated reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -150,7 +153,7 @@ impl Responder {
     fn condition(
         &self,
         encoded: &[EncodedSample],
-    ) -> Result<(Condition, Vec<Vec<(usize, f32)>>), InferenceError> {
+    ) -> Result<(Condition, Vec<TopEmotions>), InferenceError> {
         let rows = encoded.len();
         let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
         let enc = self.model.encode(&batch);
@@ -159,7 +162,7 @@ impl Responder {
             .try_into_vec_as::<f32>()
             .map_err(|e| InferenceError::Weights(format!("{e:?}")))?;
         let n_emo = EMOTIONS.len();
-        let top: Vec<Vec<(usize, f32)>> = probs
+        let top: Vec<TopEmotions> = probs
             .chunks(n_emo)
             .map(|p| {
                 let mut p: Vec<(usize, f32)> = p.iter().copied().enumerate().collect();

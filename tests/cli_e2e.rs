@@ -126,6 +126,58 @@ fn train_one_step_resume_then_sample() {
     assert!(lines[0]["reply"].is_string() && lines[3]["reply"].is_string());
     assert_eq!(lines[1]["line"], 2);
 
+    // eval: a report with every metric, replies next to it, byte-identical when run twice
+    let eval = |name: &str| {
+        let out = dir.path().join(name);
+        bin()
+            .args([
+                "eval",
+                "--data",
+                "tests/fixtures/ed",
+                "--split",
+                "test",
+                "--limit",
+                "9",
+                "--steps",
+                "3",
+                "--seed",
+                "5",
+                "--checkpoint",
+            ])
+            .arg(&ck)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("| BLEU-1 |"));
+        (
+            std::fs::read(&out).unwrap(),
+            std::fs::read(out.with_extension("replies.jsonl")).unwrap(),
+        )
+    };
+    let (a, a_replies) = eval("a.json");
+    let (b, b_replies) = eval("b.json");
+    assert_eq!(a_replies, b_replies);
+    let report: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    for k in [
+        "bleu1",
+        "bleu2",
+        "bleu3",
+        "bleu4",
+        "dist1",
+        "dist2",
+        "emotion_acc",
+        "ppl_bound",
+        "avg_len",
+    ] {
+        assert!(report[k].is_number(), "{k} missing from the report");
+    }
+    assert_eq!(report["samples"], 9);
+    assert_eq!(report["settings"]["steps"], 3);
+    assert_eq!(String::from_utf8_lossy(&a_replies).lines().count(), 9);
+    // the reports differ only in the name of the file they live in, which they do not contain
+    assert_eq!(a, b);
+
     // empty input is a clear error
     bin()
         .args(["sample", "--checkpoint"])

@@ -54,7 +54,7 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
     }
     let responder = load(&args.sampling)?;
     let reply = responder
-        .respond(&[args.text.clone()], &args.sampling.sampler())?
+        .respond(std::slice::from_ref(&args.text), &args.sampling.sampler())?
         .remove(0);
     warn_truncated(&reply, responder.config.max_context_len, "the conversation");
     if args.json {

@@ -61,7 +61,7 @@ impl ModelConfig {
                 return Err(format!("model.{name} must be at least 1"));
             }
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return Err(format!(
                 "model.d_model ({}) must be divisible by model.n_heads ({})",
                 self.d_model, self.n_heads

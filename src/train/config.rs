@@ -96,7 +96,11 @@ impl RunConfig {
         if !(t.lr > 0.0 && t.lr < 1.0) {
             return Err(format!("train.lr must be in (0, 1), found {}", t.lr));
         }
-        if !(t.grad_clip > 0.0) || t.weight_decay < 0.0 || t.emotion_weight < 0.0 {
+        if t.grad_clip.is_nan()
+            || t.grad_clip <= 0.0
+            || t.weight_decay < 0.0
+            || t.emotion_weight < 0.0
+        {
             return Err("train.grad_clip must be > 0; train.weight_decay and train.emotion_weight must be ≥ 0".into());
         }
         Ok(())
