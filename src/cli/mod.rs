@@ -73,11 +73,27 @@ pub enum DeviceArg {
 }
 
 impl DeviceArg {
-    pub fn device(self) -> burn::prelude::Device {
+    /// The device, checked: WGPU is probed with a tiny tensor so that a machine without a usable adapter gets
+    /// an error that says what to install instead of a panic deep inside wgpu.
+    pub fn device(self) -> anyhow::Result<burn::prelude::Device> {
+        use burn::prelude::*;
         match self {
-            DeviceArg::Flex => burn::prelude::Device::flex(),
+            DeviceArg::Flex => Ok(Device::flex()),
             DeviceArg::Wgpu => {
-                burn::prelude::Device::wgpu(burn::prelude::DeviceKind::DefaultDevice)
+                let device = Device::wgpu(DeviceKind::DefaultDevice);
+                let probe = device.clone();
+                let hook = std::panic::take_hook();
+                std::panic::set_hook(Box::new(|_| {}));
+                let ok =
+                    std::panic::catch_unwind(move || Tensor::<1>::ones([1], &probe).into_data())
+                        .is_ok();
+                std::panic::set_hook(hook);
+                anyhow::ensure!(
+                    ok,
+                    "--device wgpu: no usable GPU adapter. Without a GPU install Mesa's software Vulkan \
+                     (apt-get install mesa-vulkan-drivers libvulkan1), or use --device flex"
+                );
+                Ok(device)
             }
         }
     }
@@ -201,7 +217,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 data: a.data,
                 lexicons: a.lexicons,
                 out: a.out.clone(),
-                device: a.device.device(),
+                device: a.device.device()?,
                 resume: a.resume,
                 max_steps: a.max_steps,
             })?;
@@ -230,7 +246,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 out: a.out,
             };
             let responder =
-                crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device())?;
+                crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device()?)?;
             let started = std::time::Instant::now();
             let report = crate::eval::evaluate(&opts, &responder)?;
             let text = serde_json::to_string_pretty(&report)? + "\n";

@@ -12,7 +12,7 @@ use crate::inference::{Reply, Responder};
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     args.sampler().validate().map_err(anyhow::Error::msg)?;
     let dir = checkpoint::resolve(args.checkpoint.as_deref());
-    Ok(checkpoint::load_responder(&dir, &args.device.device())?)
+    Ok(checkpoint::load_responder(&dir, &args.device.device()?)?)
 }
 
 fn reply_json(r: &Reply) -> serde_json::Value {
