@@ -46,5 +46,6 @@ fn wgpu_runs_forward_backward_and_a_sampling_step() {
         VOCAB,
         0,
     );
-    assert_eq!(x.iter().flatten().filter(|t| **t == MASK).count(), REPLY); // half of each row revealed
+    // half of each row is revealed (more if an [EOS] came out: the positions behind it become [PAD])
+    assert!(x.iter().flatten().filter(|t| **t == MASK).count() <= REPLY);
 }

@@ -143,6 +143,9 @@ pub struct SamplingArgs {
     /// confidence: unmask the most confident positions first; ancestral: MDLM's ancestral sampler.
     #[arg(long, value_enum, default_value_t = StrategyArg::Confidence)]
     pub strategy: StrategyArg,
+    /// Confidence strategy: write the reply in blocks of N tokens, left to right (0 = all at once).
+    #[arg(long, default_value_t = 4)]
+    pub block_len: usize,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -161,6 +164,7 @@ impl SamplingArgs {
                 StrategyArg::Confidence => Strategy::Confidence,
                 StrategyArg::Ancestral => Strategy::Ancestral,
             },
+            block_len: self.block_len,
             seed: self.seed,
         }
     }

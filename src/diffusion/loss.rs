@@ -1,8 +1,11 @@
 //! The denoising loss: cross-entropy of the clean token at masked positions.
 //!
-//! Training uses the unweighted mean over masked tokens (the "simple" loss; MDLM's 1/t ELBO weight makes the
-//! gradient of nearly-clean batches explode on small models). [`masked_nll_sum`] with weights 1/t gives the
-//! continuous-time ELBO, used for the reported perplexity bound.
+//! Training uses [`masked_cross_entropy`]: each reply's mean NLL over its own masked positions, averaged over the
+//! batch. Like MDLM's ELBO weight 1/t it gives every reply the same total weight whatever its t (a plain mean
+//! over all masked tokens of the batch would weight a reply ∝ t, so the model would mostly learn to fill almost
+//! empty replies and barely learn to use the revealed neighbours — we saw exactly that: "sorry sorry sorry"),
+//! without 1/t's variance when only one or two tokens are masked. [`masked_nll_sum`] with weights 1/t gives the
+//! continuous-time ELBO itself, used for the reported perplexity bound.
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
@@ -14,10 +17,12 @@ pub fn token_nll(logits: Tensor<3>, x0: Tensor<2, Int>) -> Tensor<2> {
     picked.squeeze_dim::<2>(2).neg()
 }
 
-/// Mean NLL over masked positions; `masked` is 1.0 where x_t is [MASK], [batch, len].
+/// Per-reply mean NLL over masked positions, averaged over the batch; `masked` is 1.0 where x_t is [MASK],
+/// [batch, len]. A reply with no masked position contributes 0.
 pub fn masked_cross_entropy(logits: Tensor<3>, x0: Tensor<2, Int>, masked: Tensor<2>) -> Tensor<1> {
-    let count = masked.clone().sum().clamp_min(1.0);
-    (token_nll(logits, x0) * masked).sum() / count
+    let count = masked.clone().sum_dim(1).clamp_min(1.0); // [batch, 1]
+    let per_reply = (token_nll(logits, x0) * masked).sum_dim(1) / count; // [batch, 1]
+    per_reply.mean()
 }
 
 /// Σ weight · NLL over positions; with weight = masked / t this is the per-row diffusion ELBO term.

@@ -3,6 +3,7 @@
 //! denoiser, [`sampler`] runs the reverse process from the all-[MASK] [`prior`].
 
 mod corrupt;
+mod draw;
 pub mod loss;
 pub mod sampler;
 mod schedule;

@@ -2,9 +2,13 @@
 //!
 //! * [`Strategy::Confidence`] — MaskGIT / LLaDA "low-confidence remasking": at each of `steps` steps, draw a
 //!   token for every masked position, keep the most confident ones so that mask_rate(t) of the reply stays
-//!   masked at the next t.
+//!   masked at the next t. With `block_len` > 0 the reply is split into blocks written left to right (LLaDA's
+//!   semi-autoregressive remasking): positions in earlier blocks go first, confidence orders within a block.
 //! * [`Strategy::Ancestral`] — MDLM's ancestral sampler: going from t to s < t, each masked position is revealed
 //!   with probability (t − s)/t, its token drawn from the denoiser's x_0 distribution.
+//!
+//! After every step, masked positions behind a revealed [EOS] are set to [PAD] (the only token the data ever has
+//! there), so no step is spent on them.
 //!
 //! Invariant (tested): a position that holds a token other than [MASK] is never written again.
 
@@ -12,11 +16,9 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::draw::draw;
 use super::schedule::mask_rate;
-use crate::tokenizer::{BOS, LISTENER, MASK, SEP, SPEAKER, UNK};
-
-/// Tokens the sampler never writes into a reply.
-const FORBIDDEN: [u32; 6] = [MASK, UNK, BOS, SEP, SPEAKER, LISTENER];
+use crate::tokenizer::{EOS, MASK, PAD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,6 +36,9 @@ pub struct SamplerConfig {
     /// Nucleus sampling mass in (0, 1].
     pub top_p: f32,
     pub strategy: Strategy,
+    /// Confidence strategy only: write the reply in blocks of this many positions, left to right; 0 = one
+    /// block (plain confidence order).
+    pub block_len: usize,
     pub seed: u64,
 }
 
@@ -44,6 +49,7 @@ impl Default for SamplerConfig {
             temperature: 0.7,
             top_p: 0.9,
             strategy: Strategy::Confidence,
+            block_len: 4,
             seed: 0,
         }
     }
@@ -115,9 +121,21 @@ impl Sampler {
                 .collect();
             match self.cfg.strategy {
                 Strategy::Confidence => {
-                    let still_masked = ((len as f32) * mask_rate(s)).floor() as usize;
+                    let still_masked = ((len as f32) * mask_rate(s)).round() as usize;
                     let reveal = masked.len() - still_masked.min(masked.len());
-                    draws.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+                    let block = |i: usize| {
+                        if self.cfg.block_len == 0 {
+                            0
+                        } else {
+                            i / self.cfg.block_len
+                        }
+                    };
+                    draws.sort_by(|a, b| {
+                        block(a.0)
+                            .cmp(&block(b.0))
+                            .then(b.2.total_cmp(&a.2))
+                            .then(a.0.cmp(&b.0))
+                    });
                     for &(i, tok, _) in draws.iter().take(reveal) {
                         tokens[i] = tok;
                     }
@@ -130,6 +148,12 @@ impl Sampler {
                         }
                     }
                 }
+            }
+            if let Some(eos) = tokens.iter().position(|t| *t == EOS) {
+                tokens[eos + 1..]
+                    .iter_mut()
+                    .filter(|t| **t == MASK)
+                    .for_each(|t| *t = PAD);
             }
         }
     }
@@ -149,76 +173,6 @@ pub fn generate(
         sampler.step(&mut x, &logits, vocab, k);
     }
     x
-}
-
-/// Draws a token from one position's logits; returns it and its probability (the confidence).
-fn draw(logits: &[f32], temperature: f32, top_p: f32, rng: &mut StdRng) -> (u32, f32) {
-    let allowed = |i: usize| !FORBIDDEN.contains(&(i as u32));
-    let max = logits
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| allowed(*i))
-        .map(|(_, l)| *l)
-        .fold(f32::MIN, f32::max);
-    let temp = if temperature > 0.0 { temperature } else { 1.0 };
-    let mut probs: Vec<f32> = logits
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            if allowed(i) {
-                ((l - max) / temp).exp()
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let z: f32 = probs.iter().sum();
-    probs.iter_mut().for_each(|p| *p /= z);
-    if temperature == 0.0 {
-        let (i, p) =
-            probs.iter().enumerate().fold(
-                (0, f32::MIN),
-                |a, (i, p)| if *p > a.1 { (i, *p) } else { a },
-            );
-        return (i as u32, p);
-    }
-    // Nucleus: sort only tokens above a small threshold when they already hold the needed mass (exact either way).
-    let pmax = probs.iter().copied().fold(0.0, f32::max);
-    let mut cand: Vec<(usize, f32)> = probs
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(_, p)| *p >= pmax * 1e-3)
-        .collect();
-    if cand.iter().map(|c| c.1).sum::<f32>() < top_p {
-        cand = probs
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|(_, p)| *p > 0.0)
-            .collect();
-    }
-    cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut mass = 0.0;
-    let mut keep = cand.len();
-    for (n, (_, p)) in cand.iter().enumerate() {
-        mass += p;
-        if mass >= top_p {
-            keep = n + 1;
-            break;
-        }
-    }
-    let cand = &cand[..keep];
-    let total: f32 = cand.iter().map(|c| c.1).sum();
-    let mut u = rng.random::<f32>() * total;
-    for &(i, p) in cand {
-        if u < p {
-            return (i as u32, p);
-        }
-        u -= p;
-    }
-    let (i, p) = cand[cand.len() - 1];
-    (i as u32, p)
 }
 
 #[cfg(test)]
@@ -276,8 +230,63 @@ mod tests {
             1,
         );
         let mut x = crate::diffusion::prior(1, 8);
-        sampler.step(&mut x, &random_logits(1, 8, 20, 3), 20, 0);
+        sampler.step(&mut x, &no_eos(random_logits(1, 8, 20, 3), 20), 20, 0);
         assert_eq!(x[0].iter().filter(|t| **t == MASK).count(), 6); // mask_rate(0.75) · 8
+    }
+
+    fn no_eos(mut logits: Vec<f32>, vocab: usize) -> Vec<f32> {
+        logits
+            .chunks_mut(vocab)
+            .for_each(|l| l[EOS as usize] = -100.0);
+        logits
+    }
+
+    #[test]
+    fn blocks_are_written_left_to_right() {
+        let cfg = SamplerConfig {
+            steps: 4,
+            block_len: 2,
+            ..Default::default()
+        };
+        let mut sampler = Sampler::new(cfg, 1);
+        let mut x = crate::diffusion::prior(1, 8);
+        for k in 0..4 {
+            sampler.step(
+                &mut x,
+                &no_eos(random_logits(1, 8, 20, k), 20),
+                20,
+                k as usize,
+            );
+            let revealed: Vec<bool> = x[0].iter().map(|t| *t != MASK).collect();
+            assert!(
+                revealed[..2 * (k as usize + 1)].iter().all(|r| *r),
+                "step {k}: {:?}",
+                x[0]
+            );
+            assert!(
+                revealed[2 * (k as usize + 1)..].iter().all(|r| !*r),
+                "step {k}: {:?}",
+                x[0]
+            );
+        }
+    }
+
+    #[test]
+    fn positions_after_a_revealed_eos_become_pad() {
+        let vocab = 20;
+        let mut logits = vec![0.0f32; 6 * vocab];
+        for (i, l) in logits.chunks_mut(vocab).enumerate() {
+            l[if i == 1 { EOS as usize } else { 10 + i }] = 50.0;
+        }
+        let cfg = SamplerConfig {
+            steps: 3,
+            temperature: 0.0,
+            block_len: 2,
+            ..Default::default()
+        };
+        let mut x = crate::diffusion::prior(1, 6);
+        Sampler::new(cfg, 1).step(&mut x, &logits, vocab, 0);
+        assert_eq!(x[0], [10, EOS, PAD, PAD, PAD, PAD]);
     }
 
     #[test]
@@ -294,6 +303,11 @@ mod tests {
             generate(&mut s, 2, 6, 30, |x, _| random_logits(x.len(), 6, 30, 11))
         };
         assert_eq!(run(5), run(5));
-        assert!(run(5).iter().flatten().all(|t| !FORBIDDEN.contains(t)));
+        assert!(
+            run(5)
+                .iter()
+                .flatten()
+                .all(|t| !super::super::draw::FORBIDDEN.contains(t))
+        );
     }
 }
