@@ -130,10 +130,10 @@ pub struct SamplingArgs {
     #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
     pub device: DeviceArg,
     /// Reverse diffusion steps.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 32)]
     pub steps: usize,
     /// Softmax temperature (0 = greedy).
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = 0.5)]
     pub temperature: f32,
     /// Nucleus sampling mass.
     #[arg(long, default_value_t = 0.9)]
@@ -144,7 +144,7 @@ pub struct SamplingArgs {
     #[arg(long, value_enum, default_value_t = StrategyArg::Confidence)]
     pub strategy: StrategyArg,
     /// Confidence strategy: write the reply in blocks of N tokens, left to right (0 = all at once).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 1)]
     pub block_len: usize,
 }
 

@@ -45,11 +45,13 @@ pub struct SamplerConfig {
 impl Default for SamplerConfig {
     fn default() -> Self {
         Self {
-            steps: 16,
-            temperature: 0.7,
+            // One position per step, left to right, T 0.5: the best BLEU-1/2 of four settings on 300 ED valid
+            // samples with the shipped checkpoint (README, "Choosing the sampler defaults").
+            steps: 32,
+            temperature: 0.5,
             top_p: 0.9,
             strategy: Strategy::Confidence,
-            block_len: 4,
+            block_len: 1,
             seed: 0,
         }
     }
