@@ -222,3 +222,27 @@ fn a_missing_checkpoint_says_how_to_make_one() {
         .failure()
         .stderr(predicate::str::contains("reflectdiffu train"));
 }
+
+#[test]
+fn the_shipped_checkpoint_answers_without_flags() {
+    let out = bin()
+        .args([
+            "sample",
+            "--json",
+            "I finally got the job I wanted after months of searching.",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reply = v["reply"].as_str().unwrap();
+    assert!(
+        reply.split_whitespace().count() >= 2,
+        "reply too short: {reply:?}"
+    );
+    assert_eq!(v["steps"], 32);
+}
