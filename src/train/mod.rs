@@ -72,6 +72,14 @@ fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
 pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let out = &opts.out;
     let resuming = opts.resume && ckpt::has(out, ckpt::STATE);
+    if resuming && !ckpt::has(out, ckpt::OPTIMIZER) {
+        bail!(
+            "--resume: {} has no {} (shipped checkpoints leave out the optimizer state); start a new run with \
+             --config into another --out",
+            out.display(),
+            ckpt::OPTIMIZER
+        );
+    }
     if opts.resume && !resuming {
         bail!(
             "--resume: {} has no {} to resume from; start a new run without --resume",
