@@ -125,13 +125,7 @@ impl Sampler {
                 Strategy::Confidence => {
                     let still_masked = ((len as f32) * mask_rate(s)).round() as usize;
                     let reveal = masked.len() - still_masked.min(masked.len());
-                    let block = |i: usize| {
-                        if self.cfg.block_len == 0 {
-                            0
-                        } else {
-                            i / self.cfg.block_len
-                        }
-                    };
+                    let block = |i: usize| i.checked_div(self.cfg.block_len).unwrap_or(0);
                     draws.sort_by(|a, b| {
                         block(a.0)
                             .cmp(&block(b.0))
