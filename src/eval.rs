@@ -75,11 +75,7 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
     let mut elbo_rng = StdRng::seed_from_u64(opts.sampler.seed ^ 0xE1B0);
     let (mut replies, mut nelbo) = (Vec::with_capacity(set.len()), 0.0f64);
     for (i, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
-        let cfg = SamplerConfig {
-            seed: opts.sampler.seed.wrapping_add((i * BATCH_ROWS) as u64),
-            ..opts.sampler.clone()
-        };
-        replies.extend(responder.respond_batch(chunk, &cfg)?);
+        replies.extend(responder.respond_batch(chunk, &opts.sampler.from_row(i * BATCH_ROWS))?);
         nelbo += responder.nelbo(chunk, &mut elbo_rng)?.iter().sum::<f64>();
         progress.tick_by(chunk.len(), format!("{} {}", opts.split, "replies"));
     }

@@ -6,7 +6,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 
-use crate::data::{EMOTIONS, UNKNOWN_INTENT};
+use crate::data::EMOTIONS;
 use crate::diffusion::loss::masked_nll_sum;
 use crate::diffusion::sampler::{Sampler, SamplerConfig, generate};
 use crate::diffusion::{elbo_weight, q_xt, sample_t};
@@ -139,11 +139,7 @@ impl Responder {
             .collect::<Result<Vec<_>, _>>()?;
         let mut replies = Vec::with_capacity(contexts.len());
         for (chunk_no, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
-            let cfg = SamplerConfig {
-                seed: cfg.seed.wrapping_add((chunk_no * BATCH_ROWS) as u64),
-                ..cfg.clone()
-            };
-            replies.extend(self.respond_batch(chunk, &cfg)?);
+            replies.extend(self.respond_batch(chunk, &cfg.from_row(chunk_no * BATCH_ROWS))?);
         }
         Ok(replies)
     }
@@ -172,15 +168,8 @@ impl Responder {
             })
             .collect();
         let emotion: Vec<i64> = top.iter().map(|t| t[0].0 as i64).collect();
-        let cond = Condition {
-            memory: enc.h,
-            memory_pad: batch.ctx_pad,
-            emotion: Tensor::from_data(TensorData::new(emotion, [rows]), &self.device),
-            intent: Tensor::from_data(
-                TensorData::new(vec![UNKNOWN_INTENT as i64; rows], [rows]),
-                &self.device,
-            ),
-        };
+        let emotion = Tensor::from_data(TensorData::new(emotion, [rows]), &self.device);
+        let cond = Condition::unknown_intent(enc.h, batch.ctx_pad, emotion);
         Ok((cond, top))
     }
 

@@ -58,6 +58,15 @@ impl Default for SamplerConfig {
 }
 
 impl SamplerConfig {
+    /// The config for the part of a request that starts at row `first_row`, so that row i of the whole request
+    /// keeps seed `seed + i` however the request is cut into batches.
+    pub fn from_row(&self, first_row: usize) -> Self {
+        Self {
+            seed: self.seed.wrapping_add(first_row as u64),
+            ..self.clone()
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.steps == 0 {
             return Err("--steps must be at least 1".into());

@@ -62,6 +62,25 @@ pub struct Condition {
     pub intent: Tensor<1, Int>,
 }
 
+impl Condition {
+    /// The condition with the intent slot set to "unknown" (until the intent stage chooses one).
+    pub fn unknown_intent(
+        memory: Tensor<3>,
+        memory_pad: Tensor<2, Bool>,
+        emotion: Tensor<1, Int>,
+    ) -> Self {
+        let rows = emotion.dims()[0];
+        let intent = vec![crate::data::UNKNOWN_INTENT as i64; rows];
+        let intent = Tensor::from_data(TensorData::new(intent, [rows]), &emotion.device());
+        Self {
+            memory,
+            memory_pad,
+            emotion,
+            intent,
+        }
+    }
+}
+
 impl DenoiserConfig {
     pub fn init(&self, device: &Device) -> Denoiser {
         Denoiser {

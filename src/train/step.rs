@@ -6,7 +6,6 @@ use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::data::UNKNOWN_INTENT;
 use crate::diffusion::loss::masked_cross_entropy;
 use crate::diffusion::{q_xt, sample_t};
 use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
@@ -45,15 +44,7 @@ pub fn forward(
     );
     let masked = Tensor::<2>::from_data(TensorData::new(masked, [rows, len]), device);
     let enc = model.encode(&batch);
-    let cond = Condition {
-        memory: enc.h,
-        memory_pad: batch.ctx_pad.clone(),
-        emotion: batch.emotion.clone(),
-        intent: Tensor::from_data(
-            TensorData::new(vec![UNKNOWN_INTENT as i64; rows], [rows]),
-            device,
-        ),
-    };
+    let cond = Condition::unknown_intent(enc.h, batch.ctx_pad.clone(), batch.emotion.clone());
     let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), device);
     let logits = model.denoise(ids_tensor(&xt, device), t, &cond);
     let diffusion = masked_cross_entropy(logits, x0, masked);
