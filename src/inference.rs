@@ -8,7 +8,7 @@ use burn::tensor::activation::softmax;
 
 use crate::data::EMOTIONS;
 use crate::diffusion::loss::masked_nll_sum;
-use crate::diffusion::sampler::{Sampler, SamplerConfig, generate};
+use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig, generate};
 use crate::diffusion::{elbo_weight, q_xt, sample_t};
 use crate::model::{
     Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, ids_tensor,
@@ -29,6 +29,8 @@ pub enum InferenceError {
     Tokenizer(#[from] TokenizerError),
     #[error("{0}")]
     BadInput(String),
+    #[error(transparent)]
+    Sample(#[from] SampleError),
 }
 
 /// The three most probable (emotion id, probability) pairs of one context, best first.
@@ -126,22 +128,53 @@ impl Responder {
     }
 
     /// Replies to each context; contexts are batched [`BATCH_ROWS`] at a time. Row `i` samples with seed
-    /// `cfg.seed + i`.
+    /// `cfg.seed + i`. Fails as a whole if any context cannot be answered.
     pub fn respond(
         &self,
         contexts: &[Vec<String>],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
-        cfg.validate().map_err(InferenceError::BadInput)?;
-        let encoded = contexts
+        let rows: Vec<(usize, &[String])> = contexts
             .iter()
-            .map(|c| self.encode(c))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut replies = Vec::with_capacity(contexts.len());
-        for (chunk_no, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
-            replies.extend(self.respond_batch(chunk, &cfg.from_row(chunk_no * BATCH_ROWS))?);
+            .enumerate()
+            .map(|(i, c)| (i, c.as_slice()))
+            .collect();
+        self.respond_each(&rows, cfg)?.into_iter().collect()
+    }
+
+    /// Replies to each `(row, context)` on its own: a context that cannot be encoded gets its own error and the
+    /// others are answered. Row `row` samples with seed `cfg.seed + row`, so a reply depends only on its context,
+    /// its row number and the settings (not on which other rows failed or share its batch). The outer error is
+    /// for failures of the whole request (bad settings, a model that returns NaN).
+    pub fn respond_each(
+        &self,
+        contexts: &[(usize, &[String])],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Result<Reply, InferenceError>>, InferenceError> {
+        cfg.validate().map_err(InferenceError::BadInput)?;
+        let mut out: Vec<Option<Result<Reply, InferenceError>>> =
+            Vec::with_capacity(contexts.len());
+        let mut good: Vec<(usize, usize, EncodedSample)> = Vec::new(); // (index in `contexts`, row, encoded)
+        for (i, (row, context)) in contexts.iter().enumerate() {
+            match self.encode(context) {
+                Ok(e) => {
+                    good.push((i, *row, e));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
         }
-        Ok(replies)
+        for chunk in good.chunks(BATCH_ROWS) {
+            let encoded: Vec<EncodedSample> = chunk.iter().map(|g| g.2.clone()).collect();
+            let rows: Vec<usize> = chunk.iter().map(|g| g.1).collect();
+            for (g, reply) in chunk.iter().zip(self.respond_rows(&encoded, &rows, cfg)?) {
+                out[g.0] = Some(Ok(reply));
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| r.expect("every context is answered or has an error"))
+            .collect())
     }
 
     /// Encodes a batch of contexts and reads the emotion: the denoiser's condition (conditioned on the most
@@ -179,18 +212,34 @@ impl Responder {
         encoded: &[EncodedSample],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
+        let rows: Vec<usize> = (0..encoded.len()).collect();
+        self.respond_rows(encoded, &rows, cfg)
+    }
+
+    /// Replies to already-encoded contexts (one forward batch); `encoded[i]` samples with seed
+    /// `cfg.seed + rows[i]`.
+    pub fn respond_rows(
+        &self,
+        encoded: &[EncodedSample],
+        rows: &[usize],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
+        let seeds = rows
+            .iter()
+            .map(|r| cfg.seed.wrapping_add(*r as u64))
+            .collect();
         let rows = encoded.len();
         let (cond, top) = self.condition(encoded)?;
         let (len, vocab) = (self.config.max_reply_len, self.config.vocab_size);
-        let mut sampler = Sampler::new(cfg.clone(), rows);
+        let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
         let tokens = generate(&mut sampler, rows, len, vocab, |x, t| {
             let t = Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
             let logits = self.model.denoise(ids_tensor(x, &self.device), t, &cond);
             logits
                 .into_data()
                 .try_into_vec_as::<f32>()
-                .expect("logits are f32")
-        });
+                .expect("the denoiser's logits are f32")
+        })?;
         let mut out = Vec::with_capacity(rows);
         for ((toks, top), enc) in tokens.iter().zip(top).zip(encoded) {
             out.push(Reply {

@@ -40,12 +40,14 @@ fn wgpu_runs_forward_backward_and_a_sampling_step() {
         2,
     );
     let mut x = x;
-    sampler.step(
-        &mut x,
-        &logits.into_data().try_into_vec_as::<f32>().unwrap(),
-        VOCAB,
-        0,
-    );
+    sampler
+        .step(
+            &mut x,
+            &logits.into_data().try_into_vec_as::<f32>().unwrap(),
+            VOCAB,
+            0,
+        )
+        .unwrap();
     // half of each row is revealed (more if an [EOS] came out: the positions behind it become [PAD])
     assert!(x.iter().flatten().filter(|t| **t == MASK).count() <= REPLY);
 }

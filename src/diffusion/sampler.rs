@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::draw::draw;
+use super::draw::{NonFiniteLogits, draw};
 use super::schedule::mask_rate;
 use crate::tokenizer::{EOS, MASK, PAD};
 
@@ -84,6 +84,19 @@ impl SamplerConfig {
     }
 }
 
+/// A reverse step could not draw a token because the denoiser's logits were not finite.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the denoiser returned NaN or infinite logits at sampling step {step} (row {row}, reply position {position}); \
+     the checkpoint's weights are probably corrupt: retrain or restore it"
+)]
+pub struct SampleError {
+    /// Reverse step, 0-based (0 is t = 1).
+    pub step: usize,
+    pub row: usize,
+    pub position: usize,
+}
+
 /// One sampler per request; row `i` draws from its own RNG seeded with `seed + i`, so a reply does not depend on
 /// which other rows share its batch.
 pub struct Sampler {
@@ -93,9 +106,13 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn new(cfg: SamplerConfig, rows: usize) -> Self {
-        let rngs = (0..rows as u64)
-            .map(|i| StdRng::seed_from_u64(cfg.seed.wrapping_add(i)))
-            .collect();
+        let seeds = (0..rows as u64).map(|i| cfg.seed.wrapping_add(i)).collect();
+        Self::with_seeds(cfg, seeds)
+    }
+
+    /// One row per seed (`cfg.seed` is not used): for requests whose rows are not numbered 0, 1, 2, …
+    pub fn with_seeds(cfg: SamplerConfig, seeds: Vec<u64>) -> Self {
+        let rngs = seeds.into_iter().map(StdRng::seed_from_u64).collect();
         Self { cfg, rngs }
     }
 
@@ -108,8 +125,15 @@ impl Sampler {
         1.0 - k as f32 / self.cfg.steps as f32
     }
 
-    /// Reverse step `k`: `logits` is [rows, len, vocab] row-major for the current `x`.
-    pub fn step(&mut self, x: &mut [Vec<u32>], logits: &[f32], vocab: usize, k: usize) {
+    /// Reverse step `k`: `logits` is [rows, len, vocab] row-major for the current `x`. Fails, leaving `x`
+    /// unchanged from that row on, when a masked position's logits are not finite.
+    pub fn step(
+        &mut self,
+        x: &mut [Vec<u32>],
+        logits: &[f32],
+        vocab: usize,
+        k: usize,
+    ) -> Result<(), SampleError> {
         let (t, s) = (self.t_at(k), self.t_at(k + 1));
         for (row, (tokens, rng)) in x.iter_mut().zip(self.rngs.iter_mut()).enumerate() {
             let len = tokens.len();
@@ -126,10 +150,15 @@ impl Sampler {
                         self.cfg.temperature,
                         self.cfg.top_p,
                         rng,
-                    );
-                    (i, tok, conf)
+                    )
+                    .map_err(|NonFiniteLogits| SampleError {
+                        step: k,
+                        row,
+                        position: i,
+                    })?;
+                    Ok((i, tok, conf))
                 })
-                .collect();
+                .collect::<Result<_, SampleError>>()?;
             match self.cfg.strategy {
                 Strategy::Confidence => {
                     let still_masked = ((len as f32) * mask_rate(s)).round() as usize;
@@ -161,6 +190,7 @@ impl Sampler {
                     .for_each(|t| *t = PAD);
             }
         }
+        Ok(())
     }
 }
 
@@ -171,13 +201,13 @@ pub fn generate(
     len: usize,
     vocab: usize,
     mut denoise: impl FnMut(&[Vec<u32>], f32) -> Vec<f32>,
-) -> Vec<Vec<u32>> {
+) -> Result<Vec<Vec<u32>>, SampleError> {
     let mut x = super::prior(rows, len);
     for k in 0..sampler.steps() {
         let logits = denoise(&x, sampler.t_at(k));
-        sampler.step(&mut x, &logits, vocab, k);
+        sampler.step(&mut x, &logits, vocab, k)?;
     }
-    x
+    Ok(x)
 }
 
 #[cfg(test)]
@@ -204,7 +234,9 @@ mod tests {
             x[0][4] = 99; // a token fixed before sampling starts
             let mut seen: Vec<Vec<u32>> = x.clone();
             for k in 0..6 {
-                sampler.step(&mut x, &random_logits(3, 10, 50, k as u64), 50, k);
+                sampler
+                    .step(&mut x, &random_logits(3, 10, 50, k as u64), 50, k)
+                    .unwrap();
                 for (r, row) in x.iter().enumerate() {
                     for (i, &tok) in row.iter().enumerate() {
                         if seen[r][i] != MASK {
@@ -235,7 +267,9 @@ mod tests {
             1,
         );
         let mut x = crate::diffusion::prior(1, 8);
-        sampler.step(&mut x, &no_eos(random_logits(1, 8, 20, 3), 20), 20, 0);
+        sampler
+            .step(&mut x, &no_eos(random_logits(1, 8, 20, 3), 20), 20, 0)
+            .unwrap();
         assert_eq!(x[0].iter().filter(|t| **t == MASK).count(), 6); // mask_rate(0.75) · 8
     }
 
@@ -256,12 +290,14 @@ mod tests {
         let mut sampler = Sampler::new(cfg, 1);
         let mut x = crate::diffusion::prior(1, 8);
         for k in 0..4 {
-            sampler.step(
-                &mut x,
-                &no_eos(random_logits(1, 8, 20, k), 20),
-                20,
-                k as usize,
-            );
+            sampler
+                .step(
+                    &mut x,
+                    &no_eos(random_logits(1, 8, 20, k), 20),
+                    20,
+                    k as usize,
+                )
+                .unwrap();
             let revealed: Vec<bool> = x[0].iter().map(|t| *t != MASK).collect();
             assert!(
                 revealed[..2 * (k as usize + 1)].iter().all(|r| *r),
@@ -290,7 +326,9 @@ mod tests {
             ..Default::default()
         };
         let mut x = crate::diffusion::prior(1, 6);
-        Sampler::new(cfg, 1).step(&mut x, &logits, vocab, 0);
+        Sampler::new(cfg, 1)
+            .step(&mut x, &logits, vocab, 0)
+            .unwrap();
         assert_eq!(x[0], [10, EOS, PAD, PAD, PAD, PAD]);
     }
 
@@ -305,7 +343,7 @@ mod tests {
                 },
                 2,
             );
-            generate(&mut s, 2, 6, 30, |x, _| random_logits(x.len(), 6, 30, 11))
+            generate(&mut s, 2, 6, 30, |x, _| random_logits(x.len(), 6, 30, 11)).unwrap()
         };
         assert_eq!(run(5), run(5));
         assert!(
@@ -314,5 +352,29 @@ mod tests {
                 .flatten()
                 .all(|t| !super::super::draw::FORBIDDEN.contains(t))
         );
+    }
+
+    #[test]
+    fn nan_logits_are_a_typed_error_naming_the_step() {
+        for strategy in [Strategy::Confidence, Strategy::Ancestral] {
+            let cfg = SamplerConfig {
+                steps: 4,
+                strategy,
+                ..Default::default()
+            };
+            let mut s = Sampler::new(cfg, 2);
+            // Clean logits for steps 0 and 1, then NaN everywhere in row 1.
+            let err = generate(&mut s, 2, 6, 30, |x, t| {
+                let mut l = no_eos(random_logits(x.len(), 6, 30, 4), 30);
+                if t < 0.6 {
+                    l[6 * 30..].fill(f32::NAN);
+                }
+                l
+            })
+            .unwrap_err();
+            assert_eq!(err.row, 1, "{strategy:?}");
+            assert_eq!(err.step, 2, "{strategy:?}: {err}");
+            assert!(err.to_string().contains("step 2"), "{err}");
+        }
     }
 }
