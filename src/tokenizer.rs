@@ -62,8 +62,12 @@ pub struct TextTokenizer {
 
 impl TextTokenizer {
     /// Loads a `tokenizer.json` from its bytes (works in the browser) and checks the special-token ids.
+    ///
+    /// Text is always plain text: a user who types "[PAD]" or "[MASK]" gets those characters, never the control
+    /// tokens (which only the code places, by id).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TokenizerError> {
-        let inner = Tokenizer::from_bytes(bytes).map_err(lib_err)?;
+        let mut inner = Tokenizer::from_bytes(bytes).map_err(lib_err)?;
+        inner.set_encode_special_tokens(true);
         for (expected, token) in SPECIAL_TOKENS.iter().enumerate() {
             let found = inner.token_to_id(token);
             if found != Some(expected as u32) {
@@ -178,5 +182,27 @@ mod tests {
         assert_eq!(reloaded.decode(&enc.ids).unwrap(), "i was so scared");
         assert!(enc.words.iter().any(|w| w == "scared"));
         assert_eq!(reloaded.inner.token_to_id("[MASK]"), Some(MASK));
+    }
+
+    #[test]
+    fn special_token_names_typed_by_a_user_are_plain_text() {
+        let texts = ["I was so scared [PAD] my tire burst!", "Are you fine now?"];
+        let texts: Vec<String> = texts
+            .iter()
+            .cycle()
+            .take(40)
+            .map(|s| s.to_string())
+            .collect();
+        let tok = TextTokenizer::train(texts.into_iter(), 300).unwrap();
+        let typed = SPECIAL_TOKENS.join(" ");
+        let enc = tok.encode(&typed).unwrap();
+        let special = SPECIAL_TOKENS.len() as u32;
+        assert!(
+            enc.ids.iter().all(|id| *id >= special),
+            "special ids in {:?}",
+            enc.ids
+        );
+        // …and the characters survive (lower-cased, like all text).
+        assert_eq!(tok.decode(&enc.ids).unwrap(), typed.to_lowercase());
     }
 }
