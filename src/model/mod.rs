@@ -38,6 +38,10 @@ pub struct ModelConfig {
     pub dropout: f64,
 }
 
+/// Larger models are refused at validation: 1 G weights is 4 GB of f32 before optimizer state, far beyond what
+/// this project trains, and a typo in a size (an extra zero or three) should be an error, not an OOM abort.
+pub const MAX_WEIGHTS: usize = 1 << 30;
+
 #[derive(Module, Debug)]
 pub struct ReflectDiffu {
     pub encoder: EmotionContagionEncoder,
@@ -67,6 +71,12 @@ impl ModelConfig {
                 self.d_model, self.n_heads
             ));
         }
+        if self.max_context_len < 3 {
+            return Err(format!(
+                "model.max_context_len must be at least 3 ([BOS], a turn marker and one token), found {}",
+                self.max_context_len
+            ));
+        }
         if self.max_reply_len < 2 {
             return Err("model.max_reply_len must be at least 2 (one token and [EOS])".into());
         }
@@ -76,7 +86,34 @@ impl ModelConfig {
                 self.dropout
             ));
         }
-        Ok(())
+        match self.weight_count() {
+            Some(n) if n <= MAX_WEIGHTS => Ok(()),
+            _ => Err(format!(
+                "the model would have more than {MAX_WEIGHTS} weights (d_model {}, d_ff {}, vocab_size {}, \
+                 {} + {} layers); choose smaller sizes",
+                self.d_model, self.d_ff, self.vocab_size, self.encoder_layers, self.decoder_layers
+            )),
+        }
+    }
+
+    /// An upper estimate of the number of weights, `None` on overflow: embeddings and output head, plus per
+    /// layer two attention blocks and a feed-forward block.
+    fn weight_count(&self) -> Option<usize> {
+        let d = self.d_model;
+        let tables = (2 * self.vocab_size)
+            .checked_add(self.max_context_len)?
+            .checked_add(self.max_reply_len)?
+            .checked_add(64)?
+            .checked_mul(d)?;
+        let head = self.vocab_size.checked_mul(d)?;
+        let layer = d
+            .checked_mul(d)?
+            .checked_mul(8)?
+            .checked_add(d.checked_mul(self.d_ff)?.checked_mul(2)?)?;
+        let layers = self.encoder_layers.checked_add(self.decoder_layers)?;
+        tables
+            .checked_add(head)?
+            .checked_add(layer.checked_mul(layers)?)
     }
 
     pub fn init(&self, device: &Device) -> ReflectDiffu {

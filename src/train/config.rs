@@ -61,10 +61,12 @@ impl RunConfig {
             path: p.clone(),
             message: e.to_string(),
         })?;
-        let cfg: RunConfig = serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: p.clone(),
-            message: e.to_string(),
-        })?;
+        let mut de = serde_json::Deserializer::from_str(&text);
+        let cfg: RunConfig =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| ConfigError::Parse {
+                path: p.clone(),
+                message: format!("{}: {}", e.path(), e.inner()),
+            })?;
         cfg.validate()
             .map_err(|message| ConfigError::Invalid { path: p, message })?;
         Ok(cfg)
@@ -96,12 +98,21 @@ impl RunConfig {
         if !(t.lr > 0.0 && t.lr < 1.0) {
             return Err(format!("train.lr must be in (0, 1), found {}", t.lr));
         }
-        if t.grad_clip.is_nan()
-            || t.grad_clip <= 0.0
-            || t.weight_decay < 0.0
-            || t.emotion_weight < 0.0
-        {
-            return Err("train.grad_clip must be > 0; train.weight_decay and train.emotion_weight must be ≥ 0".into());
+        if !(t.grad_clip > 0.0 && t.grad_clip.is_finite()) {
+            return Err(format!(
+                "train.grad_clip must be a finite number > 0, found {}",
+                t.grad_clip
+            ));
+        }
+        for (name, v) in [
+            ("weight_decay", t.weight_decay),
+            ("emotion_weight", t.emotion_weight),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(format!(
+                    "train.{name} must be a finite number ≥ 0, found {v}"
+                ));
+            }
         }
         Ok(())
     }
