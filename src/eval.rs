@@ -40,7 +40,10 @@ pub struct Report {
     pub emotion_acc: f64,
     /// exp(NELBO / reference tokens): an upper bound on the reference perplexity, not a perplexity.
     pub ppl_bound: f64,
-    pub avg_len: f64,
+    /// Mean reply length in words: metric tokens that hold a letter or digit (punctuation not counted).
+    pub avg_words: f64,
+    /// Mean reply length in metric tokens (words plus punctuation marks, the units BLEU and Dist count).
+    pub avg_tokens: f64,
     pub samples: usize,
     pub settings: serde_json::Value,
 }
@@ -115,7 +118,16 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
         dist2: distinct_n(&hyps, 2),
         emotion_acc: 100.0 * correct as f64 / set.len() as f64,
         ppl_bound: (nelbo / ref_tokens.max(1) as f64).exp(),
-        avg_len: hyps.iter().map(Vec::len).sum::<usize>() as f64 / hyps.len() as f64,
+        avg_words: hyps
+            .iter()
+            .map(|h| {
+                h.iter()
+                    .filter(|w| w.chars().any(char::is_alphanumeric))
+                    .count()
+            })
+            .sum::<usize>() as f64
+            / hyps.len() as f64,
+        avg_tokens: hyps.iter().map(Vec::len).sum::<usize>() as f64 / hyps.len() as f64,
         samples: set.len(),
         settings: json!({
             "checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit,
@@ -130,9 +142,9 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
 impl Report {
     pub fn markdown(&self) -> String {
         format!(
-            "| samples | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | Dist-1 | Dist-2 | emotion acc | PPL bound | avg len |\n\
-             |---|---|---|---|---|---|---|---|---|---|\n\
-             | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | ≤ {:.1} | {:.1} |",
+            "| samples | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | Dist-1 | Dist-2 | emotion acc | PPL bound | avg words | avg tokens |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n\
+             | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | ≤ {:.1} | {:.1} | {:.1} |",
             self.samples,
             self.bleu1,
             self.bleu2,
@@ -142,7 +154,8 @@ impl Report {
             self.dist2,
             self.emotion_acc,
             self.ppl_bound,
-            self.avg_len
+            self.avg_words,
+            self.avg_tokens
         )
     }
 }

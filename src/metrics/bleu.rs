@@ -1,8 +1,9 @@
 //! Corpus BLEU (Papineni et al., ACL 2002) with one reference per hypothesis, as NLTK's `corpus_bleu` computes
 //! it without smoothing: clipped n-gram counts summed over the corpus, cumulative uniform weights (BLEU-n
 //! averages the log precisions of orders 1..n), brevity penalty exp(1 − r/c) when the hypotheses are shorter
-//! than the references. A zero precision at any order gives 0. Tokens come from [`super::words`]
-//! (lower-cased, punctuation split off).
+//! than the references. A zero precision at any order gives 0. Like NLTK, each hypothesis adds at least 1 to
+//! the n-gram count of every order (its `max(1, len − n + 1)`), so a reply shorter than n lowers the precision
+//! of order n instead of being left out. Tokens come from [`super::words`] (lower-cased, punctuation split off).
 
 use std::collections::HashMap;
 
@@ -36,7 +37,7 @@ pub fn corpus_bleu(
             for (g, c) in ngrams(h, n) {
                 matched[n - 1] += c.min(*rc.get(g).unwrap_or(&0));
             }
-            total[n - 1] += h.len().saturating_sub(n - 1);
+            total[n - 1] += h.len().saturating_sub(n - 1).max(1);
         }
     }
     let bp = if hyp_len == 0 {
