@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{ChatArgs, SampleArgs, SamplingArgs};
 use crate::checkpoint;
 use crate::inference::{Reply, Responder};
+use crate::safety::{self, Assessment, CRISIS_NOTE};
 
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     args.sampler().validate().map_err(anyhow::Error::msg)?;
@@ -15,11 +16,26 @@ fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     Ok(checkpoint::load_responder(&dir, &args.device.device()?)?)
 }
 
-fn reply_json(r: &Reply) -> serde_json::Value {
+/// What a user is shown: the generated text, or the fixed crisis note when the user's turns express a risk of
+/// suicide or self-harm (see [`crate::safety`]).
+fn shown_text<'a>(r: &'a Reply, safety: &Assessment) -> &'a str {
+    if safety.is_crisis() {
+        CRISIS_NOTE
+    } else {
+        &r.text
+    }
+}
+
+fn reply_json(r: &Reply, safety: &Assessment) -> serde_json::Value {
     json!({
-        "reply": r.text,
+        "reply": shown_text(r, safety),
         "emotion": r.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
         "truncated": r.truncated,
+        "safety": if safety.is_crisis() {
+            json!({"crisis": true, "matched": safety.matched, "note": CRISIS_NOTE})
+        } else {
+            json!({"crisis": false})
+        },
     })
 }
 
@@ -57,13 +73,14 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         .respond(std::slice::from_ref(&args.text), &args.sampling.sampler())?
         .remove(0);
     warn_truncated(&reply, responder.config.max_context_len, "the conversation");
+    let safety = safety::assess_turns(&args.text);
     if args.json {
-        let mut v = reply_json(&reply);
+        let mut v = reply_json(&reply, &safety);
         v["steps"] = json!(args.sampling.steps);
         v["seed"] = json!(args.sampling.seed);
         println!("{v}");
     } else {
-        println!("{}", reply.text);
+        println!("{}", shown_text(&reply, &safety));
         println!("{}", emotion_line(&reply));
     }
     Ok(())
@@ -86,11 +103,8 @@ fn parse_line(bytes: &[u8]) -> Result<Vec<String>, String> {
                 .ok_or("every context turn must be a string")
         })
         .collect::<Result<Vec<_>, _>>()?;
-    match turns.last() {
-        None => Err("context is empty".into()),
-        Some(t) if t.trim().is_empty() => Err("the last turn is empty or only whitespace".into()),
-        _ => Ok(turns),
-    }
+    // Empty turns are the responder's to judge (Responder::encode), so that library users get the same errors.
+    Ok(turns)
 }
 
 fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Result<()> {
@@ -108,32 +122,48 @@ fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Res
         input.display().to_string()
     };
     let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    // (line index from 0, parsed context); blank lines are skipped but still count, so that a line's seed is
+    // `--seed + line index` whatever the lines around it hold.
     let mut parsed: Vec<(usize, Result<Vec<String>, String>)> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let l = l.strip_suffix(b"\r").unwrap_or(l);
         if l.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        parsed.push((i + 1, parse_line(l)));
+        parsed.push((i, parse_line(l)));
     }
     let responder = load(sampling)?;
-    let good: Vec<Vec<String>> = parsed
+    let good: Vec<(usize, &[String])> = parsed
         .iter()
-        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .filter_map(|(i, r)| r.as_ref().ok().map(|c| (*i, c.as_slice())))
         .collect();
-    let mut replies = responder.respond(&good, &sampling.sampler())?.into_iter();
+    let mut answers = responder
+        .respond_each(&good, &sampling.sampler())?
+        .into_iter();
     let mut failed = 0;
     let mut stdout = std::io::stdout().lock();
-    for (line, r) in &parsed {
-        match r {
-            Ok(_) => {
-                let reply = replies.next().expect("one reply per good line");
+    for (i, r) in &parsed {
+        let line = i + 1;
+        let answer = match r {
+            Ok(context) => answers
+                .next()
+                .expect("one answer per parsed line")
+                .map(|reply| (reply, context))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        match answer {
+            Ok((reply, context)) => {
                 warn_truncated(
                     &reply,
                     responder.config.max_context_len,
                     &format!("{name}:{line}"),
                 );
-                writeln!(stdout, "{}", reply_json(&reply))?;
+                writeln!(
+                    stdout,
+                    "{}",
+                    reply_json(&reply, &safety::assess_turns(context))
+                )?;
             }
             Err(e) => {
                 failed += 1;
@@ -161,15 +191,19 @@ pub fn chat(args: ChatArgs) -> anyhow::Result<()> {
     loop {
         write!(out, "you> ")?;
         out.flush()?;
-        let mut line = String::new();
+        let mut bytes = Vec::new();
         if stdin
             .lock()
-            .read_line(&mut line)
-            .context("cannot read stdin (is it valid UTF-8?)")?
+            .read_until(b'\n', &mut bytes)
+            .context("cannot read stdin")?
             == 0
         {
             return Ok(());
         }
+        let Ok(line) = String::from_utf8(bytes) else {
+            eprintln!("(that line is not valid UTF-8 text; it was ignored — say it again)");
+            continue;
+        };
         let line = line.trim();
         match line {
             "/quit" | "/exit" => return Ok(()),
@@ -189,9 +223,11 @@ pub fn chat(args: ChatArgs) -> anyhow::Result<()> {
             .respond(std::slice::from_ref(&history), &cfg)?
             .remove(0);
         warn_truncated(&reply, responder.config.max_context_len, "the conversation");
-        writeln!(out, "listener> {}", reply.text)?;
+        // Only the message just sent: earlier ones were answered already (with the note, if they needed it).
+        let shown = shown_text(&reply, &safety::assess(line)).to_string();
+        writeln!(out, "listener> {shown}")?;
         eprintln!("{}", emotion_line(&reply));
-        history.push(reply.text);
+        history.push(shown);
         cfg.seed = cfg.seed.wrapping_add(1);
     }
 }
