@@ -2,6 +2,7 @@
 //! reply + λ · emotion cross-entropy on the context, AdamW, warm-up + cosine learning rate, validation every
 //! epoch, resumable checkpoints.
 
+pub mod clip;
 mod config;
 pub mod step;
 
@@ -11,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -51,6 +51,14 @@ pub struct TrainState {
     pub global_step: usize,
     pub wall_seconds: f64,
     pub last_valid: Option<serde_json::Value>,
+    /// Sum and count of the training losses of `epoch` so far, so that an epoch's mean survives a resume.
+    #[serde(default)]
+    pub epoch_loss_sum: f64,
+    #[serde(default)]
+    pub epoch_loss_steps: usize,
+    /// Length of metrics.jsonl when this state was saved; a resumed run cuts the log back to it.
+    #[serde(default)]
+    pub metrics_bytes: u64,
 }
 
 fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
@@ -71,30 +79,33 @@ fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
 /// Trains (or resumes) a run into `opts.out`; returns the final state.
 pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let out = &opts.out;
-    let resuming = opts.resume && ckpt::has(out, ckpt::STATE);
-    if resuming && !ckpt::has(out, ckpt::OPTIMIZER) {
+    let resuming = opts.resume;
+    if resuming && !ckpt::has_generation(out) {
+        if ckpt::has(out, ckpt::WEIGHTS) {
+            bail!(
+                "--resume: {} holds weights but no resume state ({}/{}; shipped checkpoints leave out the optimizer \
+                 state); start a new run with --config into another --out",
+                out.display(),
+                ckpt::RESUME_DIR,
+                ckpt::LATEST
+            );
+        }
         bail!(
-            "--resume: {} has no {} (shipped checkpoints leave out the optimizer state); start a new run with \
-             --config into another --out",
-            out.display(),
-            ckpt::OPTIMIZER
+            "--resume: {} has no checkpoint to resume from; start a new run without --resume",
+            out.display()
         );
     }
-    if opts.resume && !resuming {
-        bail!(
-            "--resume: {} has no {} to resume from; start a new run without --resume",
-            out.display(),
-            ckpt::STATE
-        );
-    }
-    if !opts.resume && ckpt::has(out, ckpt::WEIGHTS) {
+    if !resuming && (ckpt::has(out, ckpt::WEIGHTS) || ckpt::has_generation(out)) {
         bail!(
             "{} already holds a checkpoint; pass --resume to continue it or choose another --out",
             out.display()
         );
     }
     let mut cfg = if resuming {
-        ckpt::read_json::<RunConfig>(out, ckpt::CONFIG)?
+        let cfg = ckpt::read_json::<RunConfig>(out, ckpt::CONFIG)?;
+        cfg.validate()
+            .map_err(|m| anyhow::anyhow!("{}: {m}", out.join(ckpt::CONFIG).display()))?;
+        cfg
     } else {
         let path = opts
             .config
@@ -157,15 +168,19 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let device = opts.device.clone().autodiff();
     device.seed(t.seed);
     let mut model = m.init(&device);
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(t.weight_decay)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(t.grad_clip)))
-        .init();
+    // Gradients are clipped by their global norm in the loop (clip.rs), not by burn's per-tensor clipping.
+    let mut optim = AdamWConfig::new().with_weight_decay(t.weight_decay).init();
     let mut state = TrainState::default();
     if resuming {
-        model = ckpt::load_model(out, model)?;
-        optim = ckpt::load_optimizer(out, optim)?;
-        state = ckpt::read_json(out, ckpt::STATE)?;
+        let generation = ckpt::read_generation::<TrainState>(out)?;
+        let place = out.join(ckpt::RESUME_DIR);
+        // The top-level weights may predate the generation (a crash between its switch and the publish).
+        ckpt::write_atomic(out, ckpt::WEIGHTS, &generation.weights)?;
+        model = ckpt::load_weights(&place, model, generation.weights)?;
+        optim = ckpt::load_optimizer(&place, optim, generation.optimizer)?;
+        state = generation.state;
+        // Lines logged after this generation will be logged again.
+        ckpt::truncate_metrics(out, state.metrics_bytes)?;
         eprintln!(
             "resuming at epoch {} step {} ({} steps done)",
             state.epoch + 1,
@@ -193,7 +208,6 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         order.shuffle(&mut StdRng::seed_from_u64(
             t.seed.wrapping_add(state.epoch as u64),
         ));
-        let mut epoch_loss = (0.0f64, 0usize);
         for chunk in order.chunks(t.batch_size).skip(state.step_in_epoch) {
             if state.global_step >= total_steps {
                 break;
@@ -210,22 +224,32 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
                     state.global_step
                 );
             }
-            let grads = GradientsParams::from_grads(losses.total.backward(), &model);
+            let mut grads = GradientsParams::from_grads(losses.total.backward(), &model);
+            let grad_norm = clip::clip_global_norm(&model, &mut grads, t.grad_clip);
+            if !grad_norm.is_finite() {
+                bail!(
+                    "the gradient norm became {grad_norm} at step {}; lower train.lr or raise train.warmup_steps \
+                     (the last checkpoint is kept)",
+                    state.global_step
+                );
+            }
             let lr = schedule.at(state.global_step);
             model = optim.step(lr, model, grads);
             state.global_step += 1;
             state.step_in_epoch += 1;
-            epoch_loss = (epoch_loss.0 + loss_value, epoch_loss.1 + 1);
+            state.epoch_loss_sum += loss_value;
+            state.epoch_loss_steps += 1;
             bar.tick(format!("epoch {} loss {loss_value:.4}", state.epoch + 1));
             if state.global_step % t.log_every == 0 {
                 ckpt::append_metrics(
                     out,
-                    &json!({"step": state.global_step, "epoch": state.epoch + 1, "loss": loss_value, "lr": lr}),
+                    &json!({"step": state.global_step, "epoch": state.epoch + 1, "loss": loss_value,
+                            "lr": lr, "grad_norm": grad_norm}),
                 )?;
             }
             if state.global_step % t.checkpoint_every == 0 {
                 state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
-                save(out, &model, &optim, &state)?;
+                save(out, &model, &optim, &mut state)?;
             }
         }
         let finished_epoch = state.step_in_epoch >= steps_per_epoch;
@@ -233,7 +257,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
         let line = json!({
             "epoch": state.epoch + 1, "step": state.global_step,
-            "train_loss": epoch_loss.0 / epoch_loss.1.max(1) as f64,
+            "train_loss": state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64,
             "valid_diffusion_loss": valid.diffusion_loss, "valid_emotion_acc": valid.emotion_acc,
             "wall_seconds": state.wall_seconds,
         });
@@ -243,8 +267,10 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         if finished_epoch {
             state.epoch += 1;
             state.step_in_epoch = 0;
+            state.epoch_loss_sum = 0.0;
+            state.epoch_loss_steps = 0;
         }
-        save(out, &model, &optim, &state)?;
+        save(out, &model, &optim, &mut state)?;
     }
     bar.finish();
     ckpt::write_json(
@@ -262,14 +288,15 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     Ok(state)
 }
 
+/// Writes one resumable generation (see `checkpoint.rs`); the metrics log is flushed first and its length
+/// recorded, so a resume from this generation cuts exactly the lines written after it.
 fn save(
     out: &Path,
     model: &crate::model::ReflectDiffu,
     optim: &burn::optim::ModuleOptimizer,
-    state: &TrainState,
+    state: &mut TrainState,
 ) -> anyhow::Result<()> {
-    ckpt::save_model(out, model.valid())?;
-    ckpt::save_optimizer(out, optim)?;
-    ckpt::write_json(out, ckpt::STATE, state)?; // last, so a crash in between resumes from the previous state
+    state.metrics_bytes = ckpt::sync_metrics(out)?;
+    ckpt::save_generation(out, state.global_step, &model.valid(), optim, state)?;
     Ok(())
 }
