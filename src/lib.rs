@@ -13,6 +13,7 @@ pub mod inference;
 pub mod metrics;
 pub mod model;
 pub mod reason;
+pub mod safety;
 pub mod tokenizer;
 
 #[cfg(feature = "cli")]
@@ -21,6 +22,8 @@ pub mod checkpoint;
 pub mod cli;
 #[cfg(feature = "cli")]
 pub mod eval;
+#[cfg(feature = "cli")]
+pub mod export;
 #[cfg(feature = "cli")]
 mod progress;
 #[cfg(feature = "cli")]

@@ -36,6 +36,26 @@ pub enum Command {
     Chat(ChatArgs),
     /// Generate a reply for every sample of a split and score BLEU, Dist-n, emotion accuracy, a PPL bound.
     Eval(EvalArgs),
+    /// Write a checkpoint's weights in another format (safetensors, PyTorch layout) and list its tensors.
+    Export(ExportArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExportFormat {
+    /// safetensors with PyTorch names and layout (Linear weights [out, in], LayerNorm weight/bias).
+    Safetensors,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Checkpoint folder [default: checkpoints/default]
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Safetensors)]
+    pub format: ExportFormat,
+    /// File to write (overwritten if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -46,6 +66,17 @@ pub enum DataCommand {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// How often the crisis rule (suicide / self-harm note) fires on a split's contexts.
+    Safety {
+        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]
+        split: String,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -210,6 +241,9 @@ pub struct ChatArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Data(DataCommand::Stats { data, json }) => data::stats(data.as_deref(), json),
+        Command::Data(DataCommand::Safety { data, split, json }) => {
+            data::safety_rate(data.as_deref(), &split, json)
+        }
         Command::Tokenizer(TokenizerCommand::Train {
             data,
             out,
@@ -229,6 +263,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 "trained {} steps in {:.0} s; checkpoint in {}",
                 state.global_step,
                 state.wall_seconds,
+                a.out.display()
+            );
+            Ok(())
+        }
+        Command::Export(a) => {
+            let dir = crate::checkpoint::resolve(a.checkpoint.as_deref());
+            let ExportFormat::Safetensors = a.format;
+            let tensors = crate::export::export_safetensors(&dir, &a.out)?;
+            println!("| tensor | shape | dtype |\n|---|---|---|");
+            for t in &tensors {
+                println!("| `{}` | {:?} | {} |", t.name, t.shape, t.dtype);
+            }
+            let weights: usize = tensors
+                .iter()
+                .map(|t| t.shape.iter().product::<usize>())
+                .sum();
+            eprintln!(
+                "{} tensors, {weights} weights written to {}",
+                tensors.len(),
                 a.out.display()
             );
             Ok(())

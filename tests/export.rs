@@ -1,0 +1,91 @@
+//! `reflectdiffu export --format safetensors`: the file, read back with the `safetensors` crate, holds every
+//! weight of the checkpoint under its PyTorch name and in PyTorch's layout.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use burn::store::ModuleSnapshot;
+use safetensors::{Dtype, SafeTensors};
+
+const CHECKPOINT: &str = "checkpoints/default";
+
+/// burn's embedding tables (kept as they are: PyTorch's nn.Embedding is also [num, dim]).
+const EMBEDDINGS: [&str; 6] = ["word", "position", "reason", "role", "emotion", "intent"];
+
+/// The PyTorch name of a burn tensor path, and whether PyTorch stores it transposed (nn.Linear: [out, in]).
+fn pytorch_name(burn: &str) -> (String, bool) {
+    let (parent, leaf) = burn.rsplit_once('.').unwrap();
+    let module = parent.rsplit('.').next().unwrap();
+    match leaf {
+        "gamma" => (format!("{parent}.weight"), false),
+        "beta" => (format!("{parent}.bias"), false),
+        "weight" if !EMBEDDINGS.contains(&module) => (burn.to_string(), true),
+        _ => (burn.to_string(), false),
+    }
+}
+
+#[test]
+fn exported_safetensors_hold_every_weight_in_pytorch_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("default.safetensors");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_reflectdiffu"))
+        .args([
+            "export",
+            "--format",
+            "safetensors",
+            "--checkpoint",
+            CHECKPOINT,
+            "--out",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8(out.stdout).unwrap();
+
+    let bytes = std::fs::read(&file).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let responder =
+        reflectdiffu::checkpoint::load_responder(Path::new(CHECKPOINT), &Device::flex()).unwrap();
+    let ours = responder.model.collect(None, None, true);
+    assert_eq!(st.len(), ours.len(), "tensor count");
+    let mut transposed = 0;
+    for t in &ours {
+        let (name, transpose) = pytorch_name(&t.name);
+        let view = st
+            .tensor(&name)
+            .unwrap_or_else(|e| panic!("{} (burn {}): {e}", name, t.name));
+        assert_eq!(view.dtype(), Dtype::F32, "{name}");
+        assert!(listing.contains(&format!("`{name}`")), "{name} not listed");
+        let data = burn::store::bridge::to_data(t).unwrap();
+        let want = data.as_slice::<f32>().unwrap();
+        let got: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(got.len(), want.len(), "{name}: element count");
+        if transpose {
+            transposed += 1;
+            let shape = view.shape();
+            assert_eq!(shape.len(), 2, "{name}");
+            let (rows, cols) = (shape[0], shape[1]); // PyTorch [out, in]; burn [in, out]
+            for o in 0..rows {
+                for i in 0..cols {
+                    assert_eq!(got[o * cols + i], want[i * rows + o], "{name}[{o}, {i}]");
+                }
+            }
+        } else {
+            assert_eq!(got, want, "{name}");
+        }
+    }
+    assert!(transposed > 0, "no Linear weight found");
+    // The run config travels with the weights.
+    let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+    let config = meta.metadata().as_ref().unwrap()["reflectdiffu_config"].clone();
+    assert!(config.contains("\"model\""), "{config}");
+}
