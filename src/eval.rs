@@ -15,7 +15,7 @@ use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::{EMOTIONS, samples};
 use crate::diffusion::sampler::SamplerConfig;
 use crate::inference::{BATCH_ROWS, Responder};
-use crate::metrics::{corpus_bleu, distinct_n, words};
+use crate::metrics::{corpus_bleu, distinct_n, repeat_rates, words};
 use crate::model::encode_sample;
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
@@ -37,6 +37,13 @@ pub struct Report {
     pub bleu4: f64,
     pub dist1: f64,
     pub dist2: f64,
+    /// % of replies with an alphabetic word twice back to back ("sorry sorry").
+    pub word_repeat: f64,
+    /// % of replies in which some bigram occurs twice.
+    pub bigram_repeat: f64,
+    /// The same two rates on the human references of the same samples, for scale.
+    pub reference_word_repeat: f64,
+    pub reference_bigram_repeat: f64,
     pub emotion_acc: f64,
     /// exp(NELBO / reference tokens): an upper bound on the reference perplexity, not a perplexity.
     pub ppl_bound: f64,
@@ -91,6 +98,8 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
     let hyps: Vec<Vec<String>> = replies.iter().map(|r| words(&r.text)).collect();
     let refs: Vec<Vec<String>> = set.iter().map(|s| words(&s.reply)).collect();
     let bleu = corpus_bleu(&hyps, &refs, 4);
+    let (word_repeat, bigram_repeat) = repeat_rates(&hyps);
+    let (reference_word_repeat, reference_bigram_repeat) = repeat_rates(&refs);
     let correct = replies
         .iter()
         .zip(&set)
@@ -116,6 +125,10 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
         bleu4: bleu[3],
         dist1: distinct_n(&hyps, 1),
         dist2: distinct_n(&hyps, 2),
+        word_repeat,
+        bigram_repeat,
+        reference_word_repeat,
+        reference_bigram_repeat,
         emotion_acc: 100.0 * correct as f64 / set.len() as f64,
         ppl_bound: (nelbo / ref_tokens.max(1) as f64).exp(),
         avg_words: hyps
@@ -142,9 +155,9 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
 impl Report {
     pub fn markdown(&self) -> String {
         format!(
-            "| samples | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | Dist-1 | Dist-2 | emotion acc | PPL bound | avg words | avg tokens |\n\
-             |---|---|---|---|---|---|---|---|---|---|---|\n\
-             | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | ≤ {:.1} | {:.1} | {:.1} |",
+            "| samples | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | Dist-1 | Dist-2 | word rep. % | bigram rep. % | emotion acc | PPL bound | avg words | avg tokens |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n\
+             | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | ≤ {:.1} | {:.1} | {:.1} |",
             self.samples,
             self.bleu1,
             self.bleu2,
@@ -152,6 +165,8 @@ impl Report {
             self.bleu4,
             self.dist1,
             self.dist2,
+            self.word_repeat,
+            self.bigram_repeat,
             self.emotion_acc,
             self.ppl_bound,
             self.avg_words,

@@ -2,6 +2,8 @@
 
 mod bleu;
 mod dist;
+mod repeat;
 
 pub use bleu::corpus_bleu;
 pub use dist::{distinct_n, words};
+pub use repeat::{has_bigram_repeat, has_word_repeat, repeat_rates};
