@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -14,6 +13,7 @@ use reflectdiffu::checkpoint;
 use reflectdiffu::diffusion::sampler::SamplerConfig;
 use reflectdiffu::model::EncodedSample;
 use reflectdiffu::train::RunConfig;
+use reflectdiffu::train::clip::clip_global_norm;
 use reflectdiffu::train::step::forward;
 
 fn devices() -> Vec<(&'static str, Device)> {
@@ -76,16 +76,16 @@ fn train_step(c: &mut Criterion) {
     for (name, device) in devices() {
         let device = device.autodiff();
         let mut model = Some(cfg.model.init(&device));
-        let mut optim = AdamWConfig::new()
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
-            .init();
+        let mut optim = AdamWConfig::new().init();
         let mut rng = StdRng::seed_from_u64(1);
         c.bench_function(&format!("train_step_shipped_config/{name}"), |b| {
             b.iter(|| {
                 let m = model.take().unwrap();
-                let losses = forward(&m, &refs, 1.0, &mut rng, &device);
+                let losses = forward(&m, cfg.model.block(), &refs, 1.0, &mut rng, &device);
                 let _ = losses.total.clone().into_scalar::<f32>();
-                let grads = GradientsParams::from_grads(losses.total.backward(), &m);
+                let mut grads = GradientsParams::from_grads(losses.total.backward(), &m);
+                // As train does: clip the global norm (one extra reduction and read-back per step).
+                clip_global_norm(&m, &mut grads, 1.0);
                 model = Some(optim.step(1e-4, m, grads));
             })
         });

@@ -8,7 +8,7 @@ use burn::tensor::activation::softmax;
 
 use crate::data::EMOTIONS;
 use crate::diffusion::loss::masked_nll_sum;
-use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig, generate};
+use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig, generate, generate_blocks};
 use crate::diffusion::{elbo_weight, q_xt, sample_t};
 use crate::model::{
     Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, ids_tensor,
@@ -231,15 +231,38 @@ impl Responder {
         let rows = encoded.len();
         let (cond, top) = self.condition(encoded)?;
         let (len, vocab) = (self.config.max_reply_len, self.config.vocab_size);
-        let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
-        let tokens = generate(&mut sampler, rows, len, vocab, |x, t| {
-            let t = Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
-            let logits = self.model.denoise(ids_tensor(x, &self.device), t, &cond);
-            logits
-                .into_data()
-                .try_into_vec_as::<f32>()
-                .expect("the denoiser's logits are f32")
-        })?;
+        let block = self.config.block();
+        let tokens = if block < len {
+            // `steps` is the budget of denoiser passes for the whole reply, shared by its blocks.
+            let per_block = SamplerConfig {
+                steps: (cfg.steps / len.div_ceil(block)).max(1),
+                ..cfg.clone()
+            };
+            let mut sampler = Sampler::with_seeds(per_block, seeds);
+            generate_blocks(&mut sampler, rows, len, block, vocab, |prefix, xb, t| {
+                let t =
+                    Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
+                let prefix = (!prefix[0].is_empty()).then(|| ids_tensor(prefix, &self.device));
+                let logits =
+                    self.model
+                        .denoise_block(ids_tensor(xb, &self.device), prefix, t, &cond, block);
+                logits
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .expect("the denoiser's logits are f32")
+            })?
+        } else {
+            let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
+            generate(&mut sampler, rows, len, vocab, |x, t| {
+                let t =
+                    Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
+                let logits = self.model.denoise(ids_tensor(x, &self.device), t, &cond);
+                logits
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .expect("the denoiser's logits are f32")
+            })?
+        };
         let mut out = Vec::with_capacity(rows);
         for ((toks, top), enc) in tokens.iter().zip(top).zip(encoded) {
             out.push(Reply {
@@ -276,7 +299,13 @@ impl Responder {
         }
         let x0: Vec<Vec<u32>> = encoded.iter().map(|s| s.reply.clone()).collect();
         let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), &self.device);
-        let logits = self.model.denoise(ids_tensor(&xt, &self.device), t, &cond);
+        let logits = self.model.denoise_train(
+            ids_tensor(&xt, &self.device),
+            ids_tensor(&x0, &self.device),
+            t,
+            &cond,
+            self.config.block(),
+        );
         let weight = Tensor::<2>::from_data(TensorData::new(weight, [rows, len]), &self.device);
         let nll = masked_nll_sum(logits, ids_tensor(&x0, &self.device), weight);
         let v = nll

@@ -151,6 +151,9 @@ pub struct TrainArgs {
     /// Stop after this many optimizer steps in all (overrides train.max_steps).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Stop after this many minutes of training in all, resumes included (overrides train.max_minutes).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -258,6 +261,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 device: a.device.device()?,
                 resume: a.resume,
                 max_steps: a.max_steps,
+                max_minutes: a.max_minutes,
             })?;
             eprintln!(
                 "trained {} steps in {:.0} s; checkpoint in {}",

@@ -210,6 +210,53 @@ pub fn generate(
     Ok(x)
 }
 
+/// Block diffusion: writes the reply `block` positions at a time, left to right, running the sampler's reverse
+/// steps inside each block; `denoise(prefix, block, t)` gets the clean reply so far ([rows][start]) and the noisy
+/// block ([rows][width]) and returns [rows, width, vocab] logits. A row is finished once a block holds [EOS] (or
+/// [PAD]); later blocks are not computed once every row is finished, and a block stops early when nothing in it is
+/// masked. Returns [rows][len], [PAD] after the end.
+pub fn generate_blocks(
+    sampler: &mut Sampler,
+    rows: usize,
+    len: usize,
+    block: usize,
+    vocab: usize,
+    mut denoise: impl FnMut(&[Vec<u32>], &[Vec<u32>], f32) -> Vec<f32>,
+) -> Result<Vec<Vec<u32>>, SampleError> {
+    let mut x: Vec<Vec<u32>> = vec![Vec::with_capacity(len); rows];
+    let mut done = vec![false; rows];
+    for start in (0..len).step_by(block.max(1)) {
+        let width = block.max(1).min(len - start);
+        let mut xb = super::prior(rows, width);
+        for (row, finished) in xb.iter_mut().zip(&done) {
+            if *finished {
+                row.fill(PAD);
+            }
+        }
+        for k in 0..sampler.steps() {
+            if xb.iter().all(|r| !r.contains(&MASK)) {
+                break;
+            }
+            let logits = denoise(&x, &xb, sampler.t_at(k));
+            sampler.step(&mut xb, &logits, vocab, k)?;
+        }
+        for ((row, b), finished) in x.iter_mut().zip(&xb).zip(done.iter_mut()) {
+            row.extend_from_slice(b);
+            *finished |= b.iter().any(|t| *t == EOS || *t == PAD);
+        }
+        if done.iter().all(|d| *d) {
+            break;
+        }
+    }
+    for row in &mut x {
+        if let Some(end) = row.iter().position(|t| *t == EOS || *t == PAD) {
+            row[end + 1..].iter_mut().for_each(|t| *t = PAD);
+        }
+        row.resize(len, PAD);
+    }
+    Ok(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +423,40 @@ mod tests {
             assert_eq!(err.step, 2, "{strategy:?}: {err}");
             assert!(err.to_string().contains("step 2"), "{err}");
         }
+    }
+
+    #[test]
+    fn blocks_are_written_in_order_and_stop_after_eos() {
+        // A denoiser that puts [EOS] at reply position 5 and token 10 + position elsewhere.
+        let (rows, len, block, vocab) = (2, 12, 4, 30);
+        let cfg = SamplerConfig {
+            steps: 4,
+            temperature: 0.0,
+            block_len: 0,
+            ..Default::default()
+        };
+        let mut s = Sampler::new(cfg, rows);
+        let mut calls = Vec::new();
+        let x = generate_blocks(&mut s, rows, len, block, vocab, |prefix, xb, _| {
+            let start = prefix[0].len();
+            calls.push(start);
+            // every prefix is clean: no [MASK] before the block being written
+            assert!(prefix.iter().flatten().all(|t| *t != MASK));
+            let mut l = vec![0.0f32; rows * xb[0].len() * vocab];
+            for (r, row) in l.chunks_mut(xb[0].len() * vocab).enumerate() {
+                for (i, pos) in row.chunks_mut(vocab).enumerate() {
+                    let p = start + i;
+                    pos[if p == 5 { EOS as usize } else { 10 + p + r }] = 50.0;
+                }
+            }
+            l
+        })
+        .unwrap();
+        assert_eq!(x[0][..5], [10, 11, 12, 13, 14]);
+        assert_eq!(x[0][5], EOS);
+        assert!(x.iter().all(|r| r[6..].iter().all(|t| *t == PAD)));
+        // blocks 0 and 1 only: after block 1 every row has ended, so block 2 is never computed
+        assert!(calls.iter().all(|s| *s == 0 || *s == 4), "{calls:?}");
+        assert!(calls.contains(&4));
     }
 }

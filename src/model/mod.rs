@@ -2,6 +2,7 @@
 //! corruption or losses (those live in [`crate::diffusion`]).
 
 mod batch;
+pub mod block;
 mod denoiser;
 mod encoder;
 
@@ -36,6 +37,9 @@ pub struct ModelConfig {
     pub max_reply_len: usize,
     #[config(default = 0.1)]
     pub dropout: f64,
+    /// Block diffusion: write the reply in blocks of this many tokens, left to right (BD3-LM); must divide
+    /// `max_reply_len`. Absent (null) = one block, i.e. plain MDLM over the whole reply.
+    pub block_len: Option<usize>,
 }
 
 /// Larger models are refused at validation: 1 G weights is 4 GB of f32 before optimizer state, far beyond what
@@ -86,6 +90,14 @@ impl ModelConfig {
                 self.dropout
             ));
         }
+        if let Some(b) = self.block_len
+            && (b == 0 || !self.max_reply_len.is_multiple_of(b))
+        {
+            return Err(format!(
+                "model.block_len ({b}) must be at least 1 and divide model.max_reply_len ({}); null = one block",
+                self.max_reply_len
+            ));
+        }
         match self.weight_count() {
             Some(n) if n <= MAX_WEIGHTS => Ok(()),
             _ => Err(format!(
@@ -94,6 +106,11 @@ impl ModelConfig {
                 self.d_model, self.d_ff, self.vocab_size, self.encoder_layers, self.decoder_layers
             )),
         }
+    }
+
+    /// Tokens per diffusion block (the whole reply when `block_len` is absent).
+    pub fn block(&self) -> usize {
+        self.block_len.unwrap_or(self.max_reply_len)
     }
 
     /// An upper estimate of the number of weights, `None` on overflow: embeddings and output head, plus per
@@ -156,5 +173,66 @@ impl ReflectDiffu {
     /// Logits of the clean reply given x_t, t and the condition, [batch, reply_len, vocab].
     pub fn denoise(&self, x_t: Tensor<2, Int>, t: Tensor<1>, cond: &Condition) -> Tensor<3> {
         self.denoiser.forward(x_t, t, cond)
+    }
+
+    /// Logits of the clean reply as training scores them: with blocks shorter than the reply, each noisy block
+    /// sees the clean blocks before it (`x_0`), as it will when sampling; with one block, [`Self::denoise`].
+    /// [batch, reply_len, vocab].
+    pub fn denoise_train(
+        &self,
+        x_t: Tensor<2, Int>,
+        x_0: Tensor<2, Int>,
+        t: Tensor<1>,
+        cond: &Condition,
+        block: usize,
+    ) -> Tensor<3> {
+        let [batch, len] = x_t.dims();
+        if block >= len {
+            return self.denoise(x_t, t, cond);
+        }
+        let device = x_t.device();
+        let positions = Tensor::<1, Int>::arange(0..len as i64, &device).repeat_dim(0, 2);
+        let positions = positions.unsqueeze_dim::<2>(0).repeat_dim(0, batch); // [batch, 2·len]
+        let mask = block::mask_tensor(block::train_mask(len, block), 2 * len, batch, &device);
+        let x = Tensor::cat(vec![x_t, x_0], 1);
+        self.denoiser
+            .forward_with(x, positions, t, cond, Some(mask), len)
+    }
+
+    /// Logits of one noisy block that starts at reply position `start`, given the clean reply before it
+    /// (`prefix`, [batch, start]; `None` for the first block). [batch, block width, vocab].
+    pub fn denoise_block(
+        &self,
+        noisy: Tensor<2, Int>,
+        prefix: Option<Tensor<2, Int>>,
+        t: Tensor<1>,
+        cond: &Condition,
+        block: usize,
+    ) -> Tensor<3> {
+        let [batch, width] = noisy.dims();
+        let device = noisy.device();
+        let start = prefix.as_ref().map_or(0, |p| p.dims()[1]);
+        let noisy_positions =
+            Tensor::<1, Int>::arange(start as i64..(start + width) as i64, &device);
+        let positions = if start == 0 {
+            noisy_positions
+        } else {
+            Tensor::cat(
+                vec![
+                    noisy_positions,
+                    Tensor::<1, Int>::arange(0..start as i64, &device),
+                ],
+                0,
+            )
+        };
+        let positions = positions.unsqueeze_dim::<2>(0).repeat_dim(0, batch);
+        let x = match prefix {
+            Some(p) => Tensor::cat(vec![noisy, p], 1),
+            None => noisy,
+        };
+        let n = width + start;
+        let mask = block::mask_tensor(block::sample_mask(width, start, block), n, batch, &device);
+        self.denoiser
+            .forward_with(x, positions, t, cond, Some(mask), width)
     }
 }

@@ -23,6 +23,10 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Stop after this many optimizer steps in all (for smoke tests); null = run every epoch.
     pub max_steps: Option<usize>,
+    /// Stop after this much training wall time in all (resumes included), in minutes; null = no limit. For
+    /// comparing designs at equal training time on one machine.
+    #[serde(default)]
+    pub max_minutes: Option<f64>,
     /// Use only the first N train samples; null = all.
     pub train_samples: Option<usize>,
     /// Score validation on the first N valid samples; null = all.
@@ -97,6 +101,13 @@ impl RunConfig {
         }
         if !(t.lr > 0.0 && t.lr < 1.0) {
             return Err(format!("train.lr must be in (0, 1), found {}", t.lr));
+        }
+        if let Some(m) = t.max_minutes
+            && !(m > 0.0 && m.is_finite())
+        {
+            return Err(format!(
+                "train.max_minutes must be a finite number > 0 or null, found {m}"
+            ));
         }
         if !(t.grad_clip > 0.0 && t.grad_clip.is_finite()) {
             return Err(format!(

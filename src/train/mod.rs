@@ -40,6 +40,8 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Overrides `train.max_steps` (also when resuming).
     pub max_steps: Option<usize>,
+    /// Overrides `train.max_minutes` (also when resuming).
+    pub max_minutes: Option<f64>,
 }
 
 /// Where a run stopped; written with every checkpoint.
@@ -144,8 +146,13 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     if opts.max_steps.is_some() {
         cfg.train.max_steps = opts.max_steps;
     }
+    if opts.max_minutes.is_some() {
+        cfg.train.max_minutes = opts.max_minutes;
+        cfg.validate().map_err(anyhow::Error::msg)?;
+    }
     let t = cfg.train.clone();
     let m = &cfg.model;
+    let block = m.block();
 
     let encode = |convs: &[crate::data::Conversation],
                   limit: Option<usize>|
@@ -203,20 +210,28 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let wall_before = state.wall_seconds;
     let mut bar = crate::progress::Progress::new(total_steps, state.global_step);
 
-    while state.epoch < t.epochs && state.global_step < total_steps {
+    let budget = t.max_minutes.map(|m| m * 60.0).unwrap_or(f64::INFINITY);
+    let out_of_time = || wall_before + started.elapsed().as_secs_f64() >= budget;
+    if out_of_time() {
+        eprintln!(
+            "the time budget (train.max_minutes) is already spent: {:.1} min trained",
+            state.wall_seconds / 60.0
+        );
+    }
+    while state.epoch < t.epochs && state.global_step < total_steps && !out_of_time() {
         let mut order: Vec<usize> = (0..train_set.len()).collect();
         order.shuffle(&mut StdRng::seed_from_u64(
             t.seed.wrapping_add(state.epoch as u64),
         ));
         for chunk in order.chunks(t.batch_size).skip(state.step_in_epoch) {
-            if state.global_step >= total_steps {
+            if state.global_step >= total_steps || out_of_time() {
                 break;
             }
             let batch: Vec<&EncodedSample> = chunk.iter().map(|&i| &train_set[i]).collect();
             let mut rng = StdRng::seed_from_u64(
                 t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            let losses = step::forward(&model, &batch, t.emotion_weight, &mut rng, &device);
+            let losses = step::forward(&model, block, &batch, t.emotion_weight, &mut rng, &device);
             let loss_value = losses.total.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() {
                 bail!(
@@ -253,7 +268,13 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             }
         }
         let finished_epoch = state.step_in_epoch >= steps_per_epoch;
-        let valid = step::validate(&model.valid(), &valid_set, t.batch_size, &opts.device)?;
+        let valid = step::validate(
+            &model.valid(),
+            block,
+            &valid_set,
+            t.batch_size,
+            &opts.device,
+        )?;
         state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
         let line = json!({
             "epoch": state.epoch + 1, "step": state.global_step,

@@ -17,9 +17,11 @@ pub struct Losses {
 }
 
 /// Corrupts the replies at fresh times t and scores the denoiser; the decoder is conditioned on the gold
-/// emotion (teacher forcing), sampling conditions on the predicted one.
+/// emotion (teacher forcing), sampling conditions on the predicted one. `block` is the diffusion block length
+/// (`ModelConfig::block`): below the reply length, each noisy block sees the clean blocks before it.
 pub fn forward(
     model: &ReflectDiffu,
+    block: usize,
     samples: &[&EncodedSample],
     emotion_weight: f32,
     rng: &mut impl Rng,
@@ -46,7 +48,7 @@ pub fn forward(
     let enc = model.encode(&batch);
     let cond = Condition::unknown_intent(enc.h, batch.ctx_pad.clone(), batch.emotion.clone());
     let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), device);
-    let logits = model.denoise(ids_tensor(&xt, device), t, &cond);
+    let logits = model.denoise_train(ids_tensor(&xt, device), x0.clone(), t, &cond, block);
     let diffusion = masked_cross_entropy(logits, x0, masked);
     let emotion = CrossEntropyLossConfig::new()
         .init(device)
@@ -66,6 +68,7 @@ pub struct ValidMetrics {
 /// Validation with a fixed corruption seed, so epochs are compared on the same noise.
 pub fn validate(
     model: &ReflectDiffu,
+    block: usize,
     set: &[EncodedSample],
     batch_size: usize,
     device: &Device,
@@ -74,7 +77,7 @@ pub fn validate(
     let (mut loss, mut correct, mut n) = (0.0f64, 0usize, 0usize);
     for chunk in set.chunks(batch_size) {
         let refs: Vec<&EncodedSample> = chunk.iter().collect();
-        let out = forward(model, &refs, 0.0, &mut rng, device);
+        let out = forward(model, block, &refs, 0.0, &mut rng, device);
         loss += out.diffusion.into_scalar::<f32>() as f64 * chunk.len() as f64;
         let pred = out
             .emotion_logits
