@@ -85,8 +85,13 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
     let mut elbo_rng = StdRng::seed_from_u64(opts.sampler.seed ^ 0xE1B0);
     let (mut replies, mut nelbo) = (Vec::with_capacity(set.len()), 0.0f64);
     for (i, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
-        replies.extend(responder.respond_batch(chunk, &opts.sampler.from_row(i * BATCH_ROWS))?);
-        nelbo += responder.nelbo(chunk, &mut elbo_rng)?.iter().sum::<f64>();
+        let (r, n) = responder.respond_and_score(
+            chunk,
+            &opts.sampler.from_row(i * BATCH_ROWS),
+            &mut elbo_rng,
+        )?;
+        replies.extend(r);
+        nelbo += n.iter().sum::<f64>();
         progress.tick_by(chunk.len(), format!("{} {}", opts.split, "replies"));
     }
     progress.finish();

@@ -224,12 +224,37 @@ impl Responder {
         rows: &[usize],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
+        let (cond, top) = self.condition(encoded)?;
+        self.respond_conditioned(encoded, &cond, top, rows, cfg)
+    }
+
+    /// Replies to one batch of contexts and scores each row's reference reply (the NELBO of [`Self::nelbo`]),
+    /// encoding the contexts once. What `eval` runs.
+    pub fn respond_and_score(
+        &self,
+        encoded: &[EncodedSample],
+        cfg: &SamplerConfig,
+        rng: &mut impl rand::Rng,
+    ) -> Result<(Vec<Reply>, Vec<f64>), InferenceError> {
+        let (cond, top) = self.condition(encoded)?;
+        let rows: Vec<usize> = (0..encoded.len()).collect();
+        let replies = self.respond_conditioned(encoded, &cond, top, &rows, cfg)?;
+        Ok((replies, self.nelbo_conditioned(encoded, &cond, rng)?))
+    }
+
+    fn respond_conditioned(
+        &self,
+        encoded: &[EncodedSample],
+        cond: &Condition,
+        top: Vec<TopEmotions>,
+        rows: &[usize],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
         let seeds = rows
             .iter()
             .map(|r| cfg.seed.wrapping_add(*r as u64))
             .collect();
         let rows = encoded.len();
-        let (cond, top) = self.condition(encoded)?;
         let (len, vocab) = (self.config.max_reply_len, self.config.vocab_size);
         let block = self.config.block();
         let tokens = if block < len {
@@ -245,7 +270,7 @@ impl Responder {
                 let prefix = (!prefix[0].is_empty()).then(|| ids_tensor(prefix, &self.device));
                 let logits =
                     self.model
-                        .denoise_block(ids_tensor(xb, &self.device), prefix, t, &cond, block);
+                        .denoise_block(ids_tensor(xb, &self.device), prefix, t, cond, block);
                 logits
                     .into_data()
                     .try_into_vec_as::<f32>()
@@ -256,7 +281,7 @@ impl Responder {
             generate(&mut sampler, rows, len, vocab, |x, t| {
                 let t =
                     Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
-                let logits = self.model.denoise(ids_tensor(x, &self.device), t, &cond);
+                let logits = self.model.denoise(ids_tensor(x, &self.device), t, cond);
                 logits
                     .into_data()
                     .try_into_vec_as::<f32>()
@@ -286,8 +311,17 @@ impl Responder {
         encoded: &[EncodedSample],
         rng: &mut impl rand::Rng,
     ) -> Result<Vec<f64>, InferenceError> {
-        let rows = encoded.len();
         let (cond, _) = self.condition(encoded)?;
+        self.nelbo_conditioned(encoded, &cond, rng)
+    }
+
+    fn nelbo_conditioned(
+        &self,
+        encoded: &[EncodedSample],
+        cond: &Condition,
+        rng: &mut impl rand::Rng,
+    ) -> Result<Vec<f64>, InferenceError> {
+        let rows = encoded.len();
         let ts = sample_t(rows, rng);
         let len = self.config.max_reply_len;
         let mut xt = Vec::with_capacity(rows);
@@ -303,7 +337,7 @@ impl Responder {
             ids_tensor(&xt, &self.device),
             ids_tensor(&x0, &self.device),
             t,
-            &cond,
+            cond,
             self.config.block(),
         );
         let weight = Tensor::<2>::from_data(TensorData::new(weight, [rows, len]), &self.device);

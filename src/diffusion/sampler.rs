@@ -102,6 +102,9 @@ pub struct SampleError {
 pub struct Sampler {
     cfg: SamplerConfig,
     rngs: Vec<StdRng>,
+    /// Skip the softmax of positions that cannot be revealed this step (off only to test that it changes
+    /// nothing).
+    lazy: bool,
 }
 
 impl Sampler {
@@ -113,11 +116,29 @@ impl Sampler {
     /// One row per seed (`cfg.seed` is not used): for requests whose rows are not numbered 0, 1, 2, …
     pub fn with_seeds(cfg: SamplerConfig, seeds: Vec<u64>) -> Self {
         let rngs = seeds.into_iter().map(StdRng::seed_from_u64).collect();
-        Self { cfg, rngs }
+        Self {
+            cfg,
+            rngs,
+            lazy: true,
+        }
     }
 
     pub fn steps(&self) -> usize {
         self.cfg.steps
+    }
+
+    /// True when reverse step `k` reveals nothing in any row of `x` (the confidence schedule keeps every masked
+    /// position masked, as happens when there are more steps than positions), so the denoiser need not run:
+    /// `step` with empty logits then only advances the random streams as a full step would.
+    pub fn idle_at(&self, x: &[Vec<u32>], k: usize) -> bool {
+        if !(self.lazy && self.cfg.strategy == Strategy::Confidence) {
+            return false;
+        }
+        let s = self.t_at(k + 1);
+        x.iter().all(|row| {
+            let masked = row.iter().filter(|t| **t == MASK).count();
+            masked <= ((row.len() as f32) * mask_rate(s)).round() as usize
+        })
     }
 
     /// Time at the start of step `k` (k = 0 is t = 1).
@@ -141,29 +162,38 @@ impl Sampler {
             if masked.is_empty() {
                 continue;
             }
-            let mut draws: Vec<(usize, u32, f32)> = masked
-                .iter()
-                .map(|&i| {
-                    let off = (row * len + i) * vocab;
-                    let (tok, conf) = draw(
-                        &logits[off..off + vocab],
-                        self.cfg.temperature,
-                        self.cfg.top_p,
-                        rng,
-                    )
-                    .map_err(|NonFiniteLogits| SampleError {
-                        step: k,
-                        row,
-                        position: i,
-                    })?;
-                    Ok((i, tok, conf))
-                })
-                .collect::<Result<_, SampleError>>()?;
+            let block = |i: usize| i.checked_div(self.cfg.block_len).unwrap_or(0);
+            // The confidence strategy reveals `reveal` positions, earliest blocks first, so a position in a later
+            // block than the reveal-th masked one cannot be revealed this step: its softmax is skipped, but the
+            // one random number its draw would use is still taken, so replies are identical to drawing it.
+            let still_masked = ((len as f32) * mask_rate(s)).round() as usize;
+            let reveal = masked.len() - still_masked.min(masked.len());
+            let lazy = self.lazy && self.cfg.strategy == Strategy::Confidence;
+            let last_block = reveal.checked_sub(1).map(|r| block(masked[r])); // None: nothing is revealed
+            let mut draws: Vec<(usize, u32, f32)> = Vec::with_capacity(masked.len());
+            for &i in &masked {
+                if lazy && last_block.is_none_or(|b| block(i) > b) {
+                    if self.cfg.temperature > 0.0 {
+                        let _skipped: f32 = rng.random();
+                    }
+                    continue;
+                }
+                let off = (row * len + i) * vocab;
+                let (tok, conf) = draw(
+                    &logits[off..off + vocab],
+                    self.cfg.temperature,
+                    self.cfg.top_p,
+                    rng,
+                )
+                .map_err(|NonFiniteLogits| SampleError {
+                    step: k,
+                    row,
+                    position: i,
+                })?;
+                draws.push((i, tok, conf));
+            }
             match self.cfg.strategy {
                 Strategy::Confidence => {
-                    let still_masked = ((len as f32) * mask_rate(s)).round() as usize;
-                    let reveal = masked.len() - still_masked.min(masked.len());
-                    let block = |i: usize| i.checked_div(self.cfg.block_len).unwrap_or(0);
                     draws.sort_by(|a, b| {
                         block(a.0)
                             .cmp(&block(b.0))
@@ -204,6 +234,14 @@ pub fn generate(
 ) -> Result<Vec<Vec<u32>>, SampleError> {
     let mut x = super::prior(rows, len);
     for k in 0..sampler.steps() {
+        // Every row has ended ([EOS], then [PAD]): the remaining steps would change nothing.
+        if x.iter().all(|r| !r.contains(&MASK)) {
+            break;
+        }
+        if sampler.idle_at(&x, k) {
+            sampler.step(&mut x, &[], vocab, k)?;
+            continue;
+        }
         let logits = denoise(&x, sampler.t_at(k));
         sampler.step(&mut x, &logits, vocab, k)?;
     }
@@ -236,6 +274,10 @@ pub fn generate_blocks(
         for k in 0..sampler.steps() {
             if xb.iter().all(|r| !r.contains(&MASK)) {
                 break;
+            }
+            if sampler.idle_at(&xb, k) {
+                sampler.step(&mut xb, &[], vocab, k)?;
+                continue;
             }
             let logits = denoise(&x, &xb, sampler.t_at(k));
             sampler.step(&mut xb, &logits, vocab, k)?;
@@ -458,5 +500,70 @@ mod tests {
         // blocks 0 and 1 only: after block 1 every row has ended, so block 2 is never computed
         assert!(calls.iter().all(|s| *s == 0 || *s == 4), "{calls:?}");
         assert!(calls.contains(&4));
+    }
+
+    #[test]
+    fn skipping_unrevealable_draws_changes_no_token() {
+        for (block_len, temperature, steps) in [
+            (1, 0.5, 8),
+            (2, 0.7, 8),
+            (3, 0.0, 8),
+            (0, 0.5, 8),
+            (1, 0.5, 20), // more steps than positions: idle steps are skipped
+        ] {
+            let cfg = SamplerConfig {
+                steps,
+                block_len,
+                temperature,
+                ..Default::default()
+            };
+            let run = |lazy: bool| {
+                let mut s = Sampler::new(cfg.clone(), 3);
+                s.lazy = lazy;
+                let mut calls = 0;
+                // Logits depend on t, not on how many calls came before, as a real denoiser's would.
+                let x = generate(&mut s, 3, 12, 40, |x, t| {
+                    calls += 1;
+                    random_logits(x.len(), 12, 40, (t * 1000.0) as u64)
+                })
+                .unwrap();
+                (x, calls)
+            };
+            let ((lazy, lazy_calls), (full, full_calls)) = (run(true), run(false));
+            assert_eq!(
+                lazy, full,
+                "block_len {block_len}, T {temperature}, {steps} steps"
+            );
+            assert!(lazy_calls <= full_calls);
+            if steps > 12 {
+                assert!(
+                    lazy_calls <= 12,
+                    "{lazy_calls} denoiser calls for 12 positions"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn generation_stops_once_every_row_has_ended() {
+        // [EOS] is the most likely token everywhere: greedy left-to-right writes it first, then nothing is masked.
+        let cfg = SamplerConfig {
+            steps: 8,
+            temperature: 0.0,
+            ..Default::default()
+        };
+        let mut calls = 0;
+        let x = generate(&mut Sampler::new(cfg, 2), 2, 8, 20, |x, _| {
+            calls += 1;
+            let mut l = vec![0.0f32; x.len() * 8 * 20];
+            l.chunks_mut(20).for_each(|p| p[EOS as usize] = 9.0);
+            l
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        assert!(
+            x.iter()
+                .all(|r| r[0] == EOS && r[1..].iter().all(|t| *t == PAD))
+        );
     }
 }
