@@ -8,6 +8,7 @@
 //!   reason_words.txt   the lexicon of the emotion-reason tagger
 //!   meta.json          what data, how many steps, wall time, validation metrics
 //!   metrics.jsonl      one line per logged step / epoch
+//!   curves.svg         training and validation curves drawn from metrics.jsonl
 //!   resume/            what `train --resume` needs (not shipped)
 //!     LATEST           the name of the newest complete generation, switched last
 //!     step-000000500/  one generation: model.bpk, optimizer.bpk, state.json (the training state plus the size
@@ -38,6 +39,7 @@ pub const TOKENIZER: &str = "tokenizer.json";
 pub const REASON_WORDS: &str = "reason_words.txt";
 pub const META: &str = "meta.json";
 pub const METRICS: &str = "metrics.jsonl";
+pub const CURVES: &str = "curves.svg";
 pub const OPTIMIZER: &str = "optimizer.bpk";
 pub const STATE: &str = "state.json";
 pub const RESUME_DIR: &str = "resume";
@@ -182,6 +184,17 @@ pub fn sync_metrics(dir: &Path) -> Result<u64, CheckpointError> {
     let f = std::fs::File::open(&path).map_err(|e| io_err(&path, e))?;
     f.sync_all().map_err(|e| io_err(&path, e))?;
     Ok(f.metadata().map_err(|e| io_err(&path, e))?.len())
+}
+
+/// Redraws `curves.svg` from the metrics log.
+pub fn write_curves(dir: &Path) -> Result<(), CheckpointError> {
+    let path = dir.join(METRICS);
+    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    let label = dir
+        .file_name()
+        .map_or("run".to_string(), |n| n.to_string_lossy().to_string());
+    let svg = crate::plot::curves_svg(&[(label, text)]);
+    write_atomic(dir, CURVES, svg.as_bytes())
 }
 
 /// Cuts the metrics log back to `len` bytes (what it held when the generation being resumed was written).

@@ -25,6 +25,8 @@ pub mod eval;
 #[cfg(feature = "cli")]
 pub mod export;
 #[cfg(feature = "cli")]
+pub mod plot;
+#[cfg(feature = "cli")]
 mod progress;
 #[cfg(feature = "cli")]
 pub mod train;

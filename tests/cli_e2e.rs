@@ -37,6 +37,7 @@ fn train_one_step_resume_then_sample() {
         "reason_words.txt",
         "meta.json",
         "metrics.jsonl",
+        "curves.svg",
         "resume/LATEST",
     ] {
         assert!(ck.join(f).exists(), "{f} missing");

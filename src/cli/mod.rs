@@ -38,6 +38,19 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write a checkpoint's weights in another format (safetensors, PyTorch layout) and list its tensors.
     Export(ExportArgs),
+    /// Draw the training and validation curves of one or more runs on shared axes (SVG).
+    Plot(PlotArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// Run folders (each with a metrics.jsonl); LABEL=DIR names a run (split at the last "="), otherwise the
+    /// folder name is used.
+    #[arg(required = true)]
+    pub runs: Vec<String>,
+    /// SVG file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -288,6 +301,33 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 tensors.len(),
                 a.out.display()
             );
+            Ok(())
+        }
+        Command::Plot(a) => {
+            let mut runs = Vec::new();
+            for r in &a.runs {
+                let (label, dir) = match r.rsplit_once('=') {
+                    Some((l, d)) => (l.to_string(), PathBuf::from(d)),
+                    None => {
+                        let d = PathBuf::from(r);
+                        let l = d
+                            .file_name()
+                            .map_or(r.clone(), |n| n.to_string_lossy().to_string());
+                        (l, d)
+                    }
+                };
+                let path = dir.join(crate::checkpoint::METRICS);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read {}: {e} (pass run folders written by `train`)",
+                        path.display()
+                    )
+                })?;
+                runs.push((label, text));
+            }
+            std::fs::write(&a.out, crate::plot::curves_svg(&runs))
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", a.out.display()))?;
+            eprintln!("wrote {}", a.out.display());
             Ok(())
         }
         Command::Sample(a) => respond::sample(a),

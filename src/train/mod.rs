@@ -284,6 +284,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         });
         bar.println(&format!("epoch {} done: {line}", state.epoch + 1));
         ckpt::append_metrics(out, &line)?;
+        ckpt::write_curves(out)?;
         state.last_valid = Some(line);
         if finished_epoch {
             state.epoch += 1;
