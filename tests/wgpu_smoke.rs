@@ -1,4 +1,4 @@
-//! One smoke test of the WGPU backend: forward, backward and a sampling step. Without a GPU it runs on Mesa's
+//! One smoke test of the WGPU backend: forward, backward, a sampling step and block diffusion's masked layouts. Without a GPU it runs on Mesa's
 //! software Vulkan (lavapipe: `apt-get install mesa-vulkan-drivers libvulkan1`), which needs 20–100 s to warm
 //! up, so everything WGPU is in this one test (one process).
 #![cfg(feature = "cli")]
@@ -27,7 +27,11 @@ fn wgpu_runs_forward_backward_and_a_sampling_step() {
         &s.iter().map(|s| s.reply.clone()).collect::<Vec<_>>(),
         &device,
     );
-    let loss = masked_cross_entropy(logits.clone(), x0, Tensor::ones([2, REPLY], &device));
+    let loss = masked_cross_entropy(
+        logits.clone(),
+        x0.clone(),
+        Tensor::ones([2, REPLY], &device),
+    );
     assert!(loss.clone().into_scalar::<f32>().is_finite());
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     assert!(!grads.is_empty());
@@ -50,4 +54,22 @@ fn wgpu_runs_forward_backward_and_a_sampling_step() {
         .unwrap();
     // half of each row is revealed (more if an [EOS] came out: the positions behind it become [PAD])
     assert!(x.iter().flatten().filter(|t| **t == MASK).count() <= REPLY);
+
+    // Block diffusion's masked layouts (training [x_t ; x_0], sampling [block ; clean prefix]) run here too.
+    let t = Tensor::<1>::from_data(TensorData::new(vec![0.5f32, 0.5], [2]), &device);
+    let block = REPLY / 2;
+    let train = model.denoise_train(ids_tensor(&x, &device), x0.clone(), t.clone(), &cond, block);
+    assert_eq!(train.dims(), [2, REPLY, VOCAB]);
+    let prefix: Vec<Vec<u32>> = s.iter().map(|s| s.reply[..block].to_vec()).collect();
+    let noisy = reflectdiffu::diffusion::prior(2, block);
+    let sampled = model.denoise_block(
+        ids_tensor(&noisy, &device),
+        Some(ids_tensor(&prefix, &device)),
+        t,
+        &cond,
+        block,
+    );
+    assert_eq!(sampled.dims(), [2, block, VOCAB]);
+    let values = sampled.into_data().try_into_vec_as::<f32>().unwrap();
+    assert!(values.iter().all(|v| v.is_finite()));
 }
