@@ -20,6 +20,12 @@ pub struct TensorInfo {
 
 /// Writes the weights of the checkpoint in `dir` to `out` and returns the file's tensors, sorted by name.
 pub fn export_safetensors(dir: &Path, out: &Path) -> anyhow::Result<Vec<TensorInfo>> {
+    anyhow::ensure!(
+        !out.is_dir(),
+        "--out {} is a folder; pass a file name such as {}",
+        out.display(),
+        out.join("model.safetensors").display()
+    );
     let responder = checkpoint::load_responder(dir, &burn::prelude::Device::flex())?;
     let config = checkpoint::read_text(dir, checkpoint::CONFIG)?;
     let mut store = SafetensorsStore::from_file(out)

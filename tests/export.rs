@@ -46,6 +46,14 @@ fn exported_safetensors_hold_every_weight_in_pytorch_layout() {
         String::from_utf8_lossy(&out.stderr)
     );
     let listing = String::from_utf8(out.stdout).unwrap();
+    // A folder as --out is a clear error.
+    let to_dir = std::process::Command::new(env!("CARGO_BIN_EXE_reflectdiffu"))
+        .args(["export", "--checkpoint", CHECKPOINT, "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(to_dir.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&to_dir.stderr).contains("is a folder"));
 
     let bytes = std::fs::read(&file).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
