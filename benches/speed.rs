@@ -1,6 +1,7 @@
 //! Speed of the two things users wait for: one reply at the default sampling settings (from the shipped
 //! checkpoint) and one training step at the shipped config, on Flex (CPU) and WGPU.
-//! Run: `cargo bench --bench speed` (WGPU needs a Vulkan driver; set BENCH_DEVICES=flex to skip it).
+//! Run: `cargo bench --bench speed` (WGPU needs a Vulkan driver; set BENCH_DEVICES=flex to skip it;
+//! BENCH_CHECKPOINT=DIR times another checkpoint's replies).
 
 use std::path::Path;
 
@@ -28,10 +29,13 @@ fn devices() -> Vec<(&'static str, Device)> {
     out
 }
 
+/// `BENCH_CHECKPOINT=DIR` times another checkpoint's replies (e.g. a block-diffusion run); default: the shipped one.
 fn reply(c: &mut Criterion) {
-    let dir = Path::new(checkpoint::DEFAULT_CHECKPOINT);
+    let dir =
+        std::env::var("BENCH_CHECKPOINT").unwrap_or_else(|_| checkpoint::DEFAULT_CHECKPOINT.into());
+    let dir = Path::new(&dir);
     for (name, device) in devices() {
-        let responder = checkpoint::load_responder(dir, &device).expect("shipped checkpoint");
+        let responder = checkpoint::load_responder(dir, &device).expect("a checkpoint to time");
         let context = vec!["I finally got the job I wanted after months of searching.".to_string()];
         let cfg = SamplerConfig::default();
         c.bench_function(&format!("reply_default_steps/{name}"), |b| {
