@@ -566,4 +566,41 @@ mod tests {
                 .all(|r| r[0] == EOS && r[1..].iter().all(|t| *t == PAD))
         );
     }
+
+    #[test]
+    fn block_sampling_leaves_no_mask_writes_no_forbidden_token_and_is_seeded() {
+        for strategy in [Strategy::Confidence, Strategy::Ancestral] {
+            let run = |seed| {
+                let cfg = SamplerConfig {
+                    steps: 3,
+                    seed,
+                    strategy,
+                    ..Default::default()
+                };
+                let mut s = Sampler::new(cfg, 3);
+                generate_blocks(&mut s, 3, 10, 4, 30, |prefix, xb, t| {
+                    // depends on the prefix, like a real denoiser
+                    let salt = prefix.iter().flatten().map(|t| *t as u64).sum::<u64>();
+                    no_eos(
+                        random_logits(xb.len(), xb[0].len(), 30, salt + (t * 100.0) as u64),
+                        30,
+                    )
+                })
+                .unwrap()
+            };
+            let x = run(4);
+            assert!(x.iter().all(|r| r.len() == 10), "{strategy:?}");
+            assert!(
+                x.iter().flatten().all(|t| *t != MASK),
+                "{strategy:?}: {x:?}"
+            );
+            assert!(
+                x.iter()
+                    .flatten()
+                    .all(|t| !super::super::draw::FORBIDDEN.contains(t)),
+                "{strategy:?}"
+            );
+            assert_eq!(x, run(4), "{strategy:?}");
+        }
+    }
 }
