@@ -8,8 +8,9 @@ use burn::tensor::activation::softmax;
 
 use crate::data::EMOTIONS;
 use crate::diffusion::loss::masked_nll_sum;
-use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig, generate, generate_blocks};
+use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig};
 use crate::diffusion::{elbo_weight, q_xt, sample_t};
+use crate::diffusion::{generate, generate_blocks};
 use crate::model::{
     Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, ids_tensor,
 };
@@ -177,6 +178,11 @@ impl Responder {
             .collect())
     }
 
+    /// The same diffusion time for every row, [rows].
+    fn same_t(&self, t: f32, rows: usize) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(vec![t; rows], [rows]), &self.device)
+    }
+
     /// Encodes a batch of contexts and reads the emotion: the denoiser's condition (conditioned on the most
     /// probable emotion) and the top-3 emotions of each row.
     fn condition(
@@ -186,10 +192,7 @@ impl Responder {
         let rows = encoded.len();
         let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
         let enc = self.model.encode(&batch);
-        let probs = softmax(enc.emotion_logits, 1)
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .map_err(|e| InferenceError::Weights(format!("{e:?}")))?;
+        let probs = host(softmax(enc.emotion_logits, 1))?;
         let n_emo = EMOTIONS.len();
         let top: Vec<TopEmotions> = probs
             .chunks(n_emo)
@@ -206,19 +209,9 @@ impl Responder {
         Ok((cond, top))
     }
 
-    /// Replies to already-encoded contexts (one forward batch); row `i` samples with seed `cfg.seed + i`.
-    pub fn respond_batch(
-        &self,
-        encoded: &[EncodedSample],
-        cfg: &SamplerConfig,
-    ) -> Result<Vec<Reply>, InferenceError> {
-        let rows: Vec<usize> = (0..encoded.len()).collect();
-        self.respond_rows(encoded, &rows, cfg)
-    }
-
     /// Replies to already-encoded contexts (one forward batch); `encoded[i]` samples with seed
     /// `cfg.seed + rows[i]`.
-    pub fn respond_rows(
+    fn respond_rows(
         &self,
         encoded: &[EncodedSample],
         rows: &[usize],
@@ -228,7 +221,7 @@ impl Responder {
         self.respond_conditioned(encoded, &cond, top, rows, cfg)
     }
 
-    /// Replies to one batch of contexts and scores each row's reference reply (the NELBO of [`Self::nelbo`]),
+    /// Replies to one batch of contexts and scores each row's reference reply (a one-sample estimate of the NELBO, an upper bound on −log p(reply | context)),
     /// encoding the contexts once. What `eval` runs.
     pub fn respond_and_score(
         &self,
@@ -239,7 +232,7 @@ impl Responder {
         let (cond, top) = self.condition(encoded)?;
         let rows: Vec<usize> = (0..encoded.len()).collect();
         let replies = self.respond_conditioned(encoded, &cond, top, &rows, cfg)?;
-        Ok((replies, self.nelbo_conditioned(encoded, &cond, rng)?))
+        Ok((replies, self.nelbo(encoded, &cond, rng)?))
     }
 
     fn respond_conditioned(
@@ -265,27 +258,16 @@ impl Responder {
             };
             let mut sampler = Sampler::with_seeds(per_block, seeds);
             generate_blocks(&mut sampler, rows, len, block, vocab, |prefix, xb, t| {
-                let t =
-                    Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
                 let prefix = (!prefix[0].is_empty()).then(|| ids_tensor(prefix, &self.device));
-                let logits =
-                    self.model
-                        .denoise_block(ids_tensor(xb, &self.device), prefix, t, cond, block);
-                logits
-                    .into_data()
-                    .try_into_vec_as::<f32>()
+                let (xb, t) = (ids_tensor(xb, &self.device), self.same_t(t, rows));
+                host(self.model.denoise_block(xb, prefix, t, cond, block))
                     .expect("the denoiser's logits are f32")
             })?
         } else {
             let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
             generate(&mut sampler, rows, len, vocab, |x, t| {
-                let t =
-                    Tensor::<1>::from_data(TensorData::new(vec![t; rows], [rows]), &self.device);
-                let logits = self.model.denoise(ids_tensor(x, &self.device), t, cond);
-                logits
-                    .into_data()
-                    .try_into_vec_as::<f32>()
-                    .expect("the denoiser's logits are f32")
+                let (x, t) = (ids_tensor(x, &self.device), self.same_t(t, rows));
+                host(self.model.denoise(x, t, cond)).expect("the denoiser's logits are f32")
             })?
         };
         let mut out = Vec::with_capacity(rows);
@@ -306,16 +288,7 @@ impl Responder {
     /// One-sample Monte-Carlo estimate of the diffusion NELBO of each row's reference reply (in nats, for the
     /// whole fixed-length reply): (1/t) Σ_masked −log p(x_0 | x_t), with t drawn by MDLM's low-discrepancy
     /// sampler. Its expectation upper-bounds −log p(reply | context).
-    pub fn nelbo(
-        &self,
-        encoded: &[EncodedSample],
-        rng: &mut impl rand::Rng,
-    ) -> Result<Vec<f64>, InferenceError> {
-        let (cond, _) = self.condition(encoded)?;
-        self.nelbo_conditioned(encoded, &cond, rng)
-    }
-
-    fn nelbo_conditioned(
+    fn nelbo(
         &self,
         encoded: &[EncodedSample],
         cond: &Condition,
@@ -342,12 +315,15 @@ impl Responder {
         );
         let weight = Tensor::<2>::from_data(TensorData::new(weight, [rows, len]), &self.device);
         let nll = masked_nll_sum(logits, ids_tensor(&x0, &self.device), weight);
-        let v = nll
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .map_err(|e| InferenceError::Weights(format!("{e:?}")))?;
-        Ok(v.into_iter().map(f64::from).collect())
+        Ok(host(nll)?.into_iter().map(f64::from).collect())
     }
+}
+
+/// Reads a float tensor back to the host.
+fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InferenceError> {
+    t.into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| InferenceError::Weights(format!("{e:?}")))
 }
 
 /// The reply tokens before the first [EOS] or [PAD].

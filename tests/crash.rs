@@ -3,35 +3,30 @@
 //! generation whose files match its manifest, no lost work beyond one checkpoint interval and a metrics log
 //! without duplicate steps.
 
+mod common;
+
+use common::cli::{reflectdiffu, stdout_ok, tiny_run_config, train_cmd};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 const STEPS_PER_EPOCH: usize = 6; // 24 samples, batch 4
 const TOTAL_STEPS: usize = 2 * STEPS_PER_EPOCH;
 
 fn config(dir: &Path) -> std::path::PathBuf {
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("configs/tiny.json").unwrap()).unwrap();
-    let t = &mut cfg["train"];
-    t["epochs"] = 2.into();
-    t["max_steps"] = serde_json::Value::Null;
-    t["train_samples"] = 24.into();
-    t["checkpoint_every"] = 2.into();
-    t["log_every"] = 1.into();
-    let path = dir.join("crash.json");
-    std::fs::write(&path, cfg.to_string()).unwrap();
-    path
+    tiny_run_config(dir, "crash", |cfg| {
+        let t = &mut cfg["train"];
+        t["epochs"] = 2.into();
+        t["max_steps"] = serde_json::Value::Null;
+        t["train_samples"] = 24.into();
+        t["checkpoint_every"] = 2.into();
+        t["log_every"] = 1.into();
+    })
 }
 
 fn start(cfg: &Path, out: &Path, resume: bool, stop_at: &str) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reflectdiffu"));
-    cmd.args(["train", "--data", "tests/fixtures/ed"])
-        .args(["--lexicons", "tests/fixtures/lexicons", "--config"])
-        .arg(cfg)
-        .arg("--out")
-        .arg(out)
-        .env("REFLECTDIFFU_CHECKPOINT_HOOK", stop_at)
+    let mut cmd = train_cmd(cfg, out);
+    cmd.env("REFLECTDIFFU_CHECKPOINT_HOOK", stop_at)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if resume {
@@ -114,7 +109,7 @@ fn a_killed_run_resumes_from_a_whole_generation_with_exact_metrics() {
     assert!((10..=TOTAL_STEPS).contains(&at), "{at}");
 
     // 4. Resumed to the end.
-    let done = Command::new(env!("CARGO_BIN_EXE_reflectdiffu"))
+    let done = reflectdiffu()
         .args(["train", "--resume", "--data", "tests/fixtures/ed", "--out"])
         .arg(&out)
         .output()
@@ -164,15 +159,11 @@ fn a_killed_run_resumes_from_a_whole_generation_with_exact_metrics() {
     );
 
     // The published weights load and answer.
-    let sample = Command::new(env!("CARGO_BIN_EXE_reflectdiffu"))
+    let sample = reflectdiffu()
         .args(["sample", "--steps", "2", "--checkpoint"])
         .arg(&out)
         .arg("I lost my keys.")
         .output()
         .unwrap();
-    assert!(
-        sample.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sample.stderr)
-    );
+    stdout_ok(sample);
 }

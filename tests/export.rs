@@ -1,6 +1,9 @@
 //! `reflectdiffu export --format safetensors`: the file, read back with the `safetensors` crate, holds every
 //! weight of the checkpoint under its PyTorch name and in PyTorch's layout.
 
+mod common;
+
+use common::cli::{reflectdiffu, stdout_ok};
 use std::path::Path;
 
 use burn::prelude::*;
@@ -28,7 +31,7 @@ fn pytorch_name(burn: &str) -> (String, bool) {
 fn exported_safetensors_hold_every_weight_in_pytorch_layout() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("default.safetensors");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_reflectdiffu"))
+    let out = reflectdiffu()
         .args([
             "export",
             "--format",
@@ -40,14 +43,9 @@ fn exported_safetensors_hold_every_weight_in_pytorch_layout() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listing = String::from_utf8(out.stdout).unwrap();
+    let listing = stdout_ok(out);
     // A folder as --out is a clear error.
-    let to_dir = std::process::Command::new(env!("CARGO_BIN_EXE_reflectdiffu"))
+    let to_dir = reflectdiffu()
         .args(["export", "--checkpoint", CHECKPOINT, "--out"])
         .arg(dir.path())
         .output()

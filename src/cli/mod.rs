@@ -2,6 +2,7 @@
 
 mod data;
 mod respond;
+mod tools;
 
 use std::path::PathBuf;
 
@@ -284,84 +285,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Export(a) => {
-            let dir = crate::checkpoint::resolve(a.checkpoint.as_deref());
-            let ExportFormat::Safetensors = a.format;
-            let tensors = crate::export::export_safetensors(&dir, &a.out)?;
-            println!("| tensor | shape | dtype |\n|---|---|---|");
-            for t in &tensors {
-                println!("| `{}` | {:?} | {} |", t.name, t.shape, t.dtype);
-            }
-            let weights: usize = tensors
-                .iter()
-                .map(|t| t.shape.iter().product::<usize>())
-                .sum();
-            eprintln!(
-                "{} tensors, {weights} weights written to {}",
-                tensors.len(),
-                a.out.display()
-            );
-            Ok(())
-        }
-        Command::Plot(a) => {
-            let mut runs = Vec::new();
-            for r in &a.runs {
-                let (label, dir) = match r.rsplit_once('=') {
-                    Some((l, d)) => (l.to_string(), PathBuf::from(d)),
-                    None => {
-                        let d = PathBuf::from(r);
-                        let l = d
-                            .file_name()
-                            .map_or(r.clone(), |n| n.to_string_lossy().to_string());
-                        (l, d)
-                    }
-                };
-                let path = dir.join(crate::checkpoint::METRICS);
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot read {}: {e} (pass run folders written by `train`)",
-                        path.display()
-                    )
-                })?;
-                runs.push((label, text));
-            }
-            std::fs::write(&a.out, crate::plot::curves_svg(&runs))
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", a.out.display()))?;
-            eprintln!("wrote {}", a.out.display());
-            Ok(())
-        }
+        Command::Export(a) => tools::export(a),
+        Command::Plot(a) => tools::plot(a),
         Command::Sample(a) => respond::sample(a),
         Command::Chat(a) => respond::chat(a),
-        Command::Eval(a) => {
-            if a.limit == Some(0) {
-                anyhow::bail!("--limit must be at least 1");
-            }
-            let sampler = a.sampling.sampler();
-            sampler.validate().map_err(anyhow::Error::msg)?;
-            let opts = crate::eval::EvalOptions {
-                checkpoint: crate::checkpoint::resolve(a.sampling.checkpoint.as_deref()),
-                data: a.data,
-                split: a.split,
-                limit: a.limit,
-                sampler,
-                out: a.out,
-            };
-            let responder =
-                crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device()?)?;
-            let started = std::time::Instant::now();
-            let report = crate::eval::evaluate(&opts, &responder)?;
-            let text = serde_json::to_string_pretty(&report)? + "\n";
-            std::fs::write(&opts.out, text)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", opts.out.display()))?;
-            println!("{}", report.markdown());
-            eprintln!(
-                "{} samples in {:.0} s; report {}, replies {}",
-                report.samples,
-                started.elapsed().as_secs_f64(),
-                opts.out.display(),
-                crate::eval::replies_path(&opts.out).display()
-            );
-            Ok(())
-        }
+        Command::Eval(a) => tools::eval(a),
     }
 }

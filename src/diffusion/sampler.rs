@@ -104,7 +104,7 @@ pub struct Sampler {
     rngs: Vec<StdRng>,
     /// Skip the softmax of positions that cannot be revealed this step (off only to test that it changes
     /// nothing).
-    lazy: bool,
+    pub(super) lazy: bool,
 }
 
 impl Sampler {
@@ -137,7 +137,7 @@ impl Sampler {
         let s = self.t_at(k + 1);
         x.iter().all(|row| {
             let masked = row.iter().filter(|t| **t == MASK).count();
-            masked <= ((row.len() as f32) * mask_rate(s)).round() as usize
+            masked <= still_masked(row.len(), s)
         })
     }
 
@@ -166,8 +166,7 @@ impl Sampler {
             // The confidence strategy reveals `reveal` positions, earliest blocks first, so a position in a later
             // block than the reveal-th masked one cannot be revealed this step: its softmax is skipped, but the
             // one random number its draw would use is still taken, so replies are identical to drawing it.
-            let still_masked = ((len as f32) * mask_rate(s)).round() as usize;
-            let reveal = masked.len() - still_masked.min(masked.len());
+            let reveal = masked.len() - still_masked(len, s).min(masked.len());
             let lazy = self.lazy && self.cfg.strategy == Strategy::Confidence;
             let last_block = reveal.checked_sub(1).map(|r| block(masked[r])); // None: nothing is revealed
             let mut draws: Vec<(usize, u32, f32)> = Vec::with_capacity(masked.len());
@@ -224,91 +223,15 @@ impl Sampler {
     }
 }
 
-/// Runs the whole reverse process from the all-[MASK] prior. `denoise(x, t)` returns [rows, len, vocab] logits.
-pub fn generate(
-    sampler: &mut Sampler,
-    rows: usize,
-    len: usize,
-    vocab: usize,
-    mut denoise: impl FnMut(&[Vec<u32>], f32) -> Vec<f32>,
-) -> Result<Vec<Vec<u32>>, SampleError> {
-    let mut x = super::prior(rows, len);
-    for k in 0..sampler.steps() {
-        // Every row has ended ([EOS], then [PAD]): the remaining steps would change nothing.
-        if x.iter().all(|r| !r.contains(&MASK)) {
-            break;
-        }
-        if sampler.idle_at(&x, k) {
-            sampler.step(&mut x, &[], vocab, k)?;
-            continue;
-        }
-        let logits = denoise(&x, sampler.t_at(k));
-        sampler.step(&mut x, &logits, vocab, k)?;
-    }
-    Ok(x)
-}
-
-/// Block diffusion: writes the reply `block` positions at a time, left to right, running the sampler's reverse
-/// steps inside each block; `denoise(prefix, block, t)` gets the clean reply so far ([rows][start]) and the noisy
-/// block ([rows][width]) and returns [rows, width, vocab] logits. A row is finished once a block holds [EOS] (or
-/// [PAD]); later blocks are not computed once every row is finished, and a block stops early when nothing in it is
-/// masked. Returns [rows][len], [PAD] after the end.
-pub fn generate_blocks(
-    sampler: &mut Sampler,
-    rows: usize,
-    len: usize,
-    block: usize,
-    vocab: usize,
-    mut denoise: impl FnMut(&[Vec<u32>], &[Vec<u32>], f32) -> Vec<f32>,
-) -> Result<Vec<Vec<u32>>, SampleError> {
-    let mut x: Vec<Vec<u32>> = vec![Vec::with_capacity(len); rows];
-    let mut done = vec![false; rows];
-    for start in (0..len).step_by(block.max(1)) {
-        let width = block.max(1).min(len - start);
-        let mut xb = super::prior(rows, width);
-        for (row, finished) in xb.iter_mut().zip(&done) {
-            if *finished {
-                row.fill(PAD);
-            }
-        }
-        for k in 0..sampler.steps() {
-            if xb.iter().all(|r| !r.contains(&MASK)) {
-                break;
-            }
-            if sampler.idle_at(&xb, k) {
-                sampler.step(&mut xb, &[], vocab, k)?;
-                continue;
-            }
-            let logits = denoise(&x, &xb, sampler.t_at(k));
-            sampler.step(&mut xb, &logits, vocab, k)?;
-        }
-        for ((row, b), finished) in x.iter_mut().zip(&xb).zip(done.iter_mut()) {
-            row.extend_from_slice(b);
-            *finished |= b.iter().any(|t| *t == EOS || *t == PAD);
-        }
-        if done.iter().all(|d| *d) {
-            break;
-        }
-    }
-    for row in &mut x {
-        if let Some(end) = row.iter().position(|t| *t == EOS || *t == PAD) {
-            row[end + 1..].iter_mut().for_each(|t| *t = PAD);
-        }
-        row.resize(len, PAD);
-    }
-    Ok(x)
+/// How many of `len` positions the confidence schedule keeps masked at time `s`.
+fn still_masked(len: usize, s: f32) -> usize {
+    ((len as f32) * mask_rate(s)).round() as usize
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn random_logits(rows: usize, len: usize, vocab: usize, seed: u64) -> Vec<f32> {
-        let mut rng = StdRng::seed_from_u64(seed);
-        (0..rows * len * vocab)
-            .map(|_| rng.random::<f32>() * 4.0)
-            .collect()
-    }
+    use crate::diffusion::test_logits::{no_eos, random_logits};
 
     #[test]
     fn sampler_never_rewrites_an_unmasked_token() {
@@ -362,13 +285,6 @@ mod tests {
         assert_eq!(x[0].iter().filter(|t| **t == MASK).count(), 6); // mask_rate(0.75) · 8
     }
 
-    fn no_eos(mut logits: Vec<f32>, vocab: usize) -> Vec<f32> {
-        logits
-            .chunks_mut(vocab)
-            .for_each(|l| l[EOS as usize] = -100.0);
-        logits
-    }
-
     #[test]
     fn blocks_are_written_left_to_right() {
         let cfg = SamplerConfig {
@@ -419,188 +335,5 @@ mod tests {
             .step(&mut x, &logits, vocab, 0)
             .unwrap();
         assert_eq!(x[0], [10, EOS, PAD, PAD, PAD, PAD]);
-    }
-
-    #[test]
-    fn same_seed_gives_same_tokens_and_forbidden_tokens_never_appear() {
-        let run = |seed| {
-            let mut s = Sampler::new(
-                SamplerConfig {
-                    seed,
-                    steps: 3,
-                    ..Default::default()
-                },
-                2,
-            );
-            generate(&mut s, 2, 6, 30, |x, _| random_logits(x.len(), 6, 30, 11)).unwrap()
-        };
-        assert_eq!(run(5), run(5));
-        assert!(
-            run(5)
-                .iter()
-                .flatten()
-                .all(|t| !super::super::draw::FORBIDDEN.contains(t))
-        );
-    }
-
-    #[test]
-    fn nan_logits_are_a_typed_error_naming_the_step() {
-        for strategy in [Strategy::Confidence, Strategy::Ancestral] {
-            let cfg = SamplerConfig {
-                steps: 4,
-                strategy,
-                ..Default::default()
-            };
-            let mut s = Sampler::new(cfg, 2);
-            // Clean logits for steps 0 and 1, then NaN everywhere in row 1.
-            let err = generate(&mut s, 2, 6, 30, |x, t| {
-                let mut l = no_eos(random_logits(x.len(), 6, 30, 4), 30);
-                if t < 0.6 {
-                    l[6 * 30..].fill(f32::NAN);
-                }
-                l
-            })
-            .unwrap_err();
-            assert_eq!(err.row, 1, "{strategy:?}");
-            assert_eq!(err.step, 2, "{strategy:?}: {err}");
-            assert!(err.to_string().contains("step 2"), "{err}");
-        }
-    }
-
-    #[test]
-    fn blocks_are_written_in_order_and_stop_after_eos() {
-        // A denoiser that puts [EOS] at reply position 5 and token 10 + position elsewhere.
-        let (rows, len, block, vocab) = (2, 12, 4, 30);
-        let cfg = SamplerConfig {
-            steps: 4,
-            temperature: 0.0,
-            block_len: 0,
-            ..Default::default()
-        };
-        let mut s = Sampler::new(cfg, rows);
-        let mut calls = Vec::new();
-        let x = generate_blocks(&mut s, rows, len, block, vocab, |prefix, xb, _| {
-            let start = prefix[0].len();
-            calls.push(start);
-            // every prefix is clean: no [MASK] before the block being written
-            assert!(prefix.iter().flatten().all(|t| *t != MASK));
-            let mut l = vec![0.0f32; rows * xb[0].len() * vocab];
-            for (r, row) in l.chunks_mut(xb[0].len() * vocab).enumerate() {
-                for (i, pos) in row.chunks_mut(vocab).enumerate() {
-                    let p = start + i;
-                    pos[if p == 5 { EOS as usize } else { 10 + p + r }] = 50.0;
-                }
-            }
-            l
-        })
-        .unwrap();
-        assert_eq!(x[0][..5], [10, 11, 12, 13, 14]);
-        assert_eq!(x[0][5], EOS);
-        assert!(x.iter().all(|r| r[6..].iter().all(|t| *t == PAD)));
-        // blocks 0 and 1 only: after block 1 every row has ended, so block 2 is never computed
-        assert!(calls.iter().all(|s| *s == 0 || *s == 4), "{calls:?}");
-        assert!(calls.contains(&4));
-    }
-
-    #[test]
-    fn skipping_unrevealable_draws_changes_no_token() {
-        for (block_len, temperature, steps) in [
-            (1, 0.5, 8),
-            (2, 0.7, 8),
-            (3, 0.0, 8),
-            (0, 0.5, 8),
-            (1, 0.5, 20), // more steps than positions: idle steps are skipped
-        ] {
-            let cfg = SamplerConfig {
-                steps,
-                block_len,
-                temperature,
-                ..Default::default()
-            };
-            let run = |lazy: bool| {
-                let mut s = Sampler::new(cfg.clone(), 3);
-                s.lazy = lazy;
-                let mut calls = 0;
-                // Logits depend on t, not on how many calls came before, as a real denoiser's would.
-                let x = generate(&mut s, 3, 12, 40, |x, t| {
-                    calls += 1;
-                    random_logits(x.len(), 12, 40, (t * 1000.0) as u64)
-                })
-                .unwrap();
-                (x, calls)
-            };
-            let ((lazy, lazy_calls), (full, full_calls)) = (run(true), run(false));
-            assert_eq!(
-                lazy, full,
-                "block_len {block_len}, T {temperature}, {steps} steps"
-            );
-            assert!(lazy_calls <= full_calls);
-            if steps > 12 {
-                assert!(
-                    lazy_calls <= 12,
-                    "{lazy_calls} denoiser calls for 12 positions"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn generation_stops_once_every_row_has_ended() {
-        // [EOS] is the most likely token everywhere: greedy left-to-right writes it first, then nothing is masked.
-        let cfg = SamplerConfig {
-            steps: 8,
-            temperature: 0.0,
-            ..Default::default()
-        };
-        let mut calls = 0;
-        let x = generate(&mut Sampler::new(cfg, 2), 2, 8, 20, |x, _| {
-            calls += 1;
-            let mut l = vec![0.0f32; x.len() * 8 * 20];
-            l.chunks_mut(20).for_each(|p| p[EOS as usize] = 9.0);
-            l
-        })
-        .unwrap();
-        assert_eq!(calls, 1);
-        assert!(
-            x.iter()
-                .all(|r| r[0] == EOS && r[1..].iter().all(|t| *t == PAD))
-        );
-    }
-
-    #[test]
-    fn block_sampling_leaves_no_mask_writes_no_forbidden_token_and_is_seeded() {
-        for strategy in [Strategy::Confidence, Strategy::Ancestral] {
-            let run = |seed| {
-                let cfg = SamplerConfig {
-                    steps: 3,
-                    seed,
-                    strategy,
-                    ..Default::default()
-                };
-                let mut s = Sampler::new(cfg, 3);
-                generate_blocks(&mut s, 3, 10, 4, 30, |prefix, xb, t| {
-                    // depends on the prefix, like a real denoiser
-                    let salt = prefix.iter().flatten().map(|t| *t as u64).sum::<u64>();
-                    no_eos(
-                        random_logits(xb.len(), xb[0].len(), 30, salt + (t * 100.0) as u64),
-                        30,
-                    )
-                })
-                .unwrap()
-            };
-            let x = run(4);
-            assert!(x.iter().all(|r| r.len() == 10), "{strategy:?}");
-            assert!(
-                x.iter().flatten().all(|t| *t != MASK),
-                "{strategy:?}: {x:?}"
-            );
-            assert!(
-                x.iter()
-                    .flatten()
-                    .all(|t| !super::super::draw::FORBIDDEN.contains(t)),
-                "{strategy:?}"
-            );
-            assert_eq!(x, run(4), "{strategy:?}");
-        }
     }
 }

@@ -1,5 +1,8 @@
-//! Shared helpers for the model tests: a tiny config and a hand-made batch.
+//! Shared helpers for the tests: a tiny config and a hand-made batch for the model tests, and (in `cli`) helpers
+//! for running the binary.
 #![allow(dead_code)]
+
+pub mod cli;
 
 use burn::prelude::*;
 use reflectdiffu::model::{Batch, Condition, EncodedSample, ModelConfig};

@@ -1,0 +1,50 @@
+//! Helpers for the tests that run the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built `reflectdiffu` binary.
+pub fn reflectdiffu() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_reflectdiffu"))
+}
+
+/// `configs/tiny.json` with `edit` applied, written to `dir/NAME.json`.
+pub fn tiny_run_config(
+    dir: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> PathBuf {
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("configs/tiny.json").unwrap()).unwrap();
+    edit(&mut cfg);
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    path
+}
+
+/// `reflectdiffu train` with `config` on the fixture data and lexicons, into `out` (more flags may follow).
+pub fn train_cmd(config: &Path, out: &Path) -> Command {
+    let mut cmd = reflectdiffu();
+    cmd.args([
+        "train",
+        "--data",
+        "tests/fixtures/ed",
+        "--lexicons",
+        "tests/fixtures/lexicons",
+    ])
+    .arg("--config")
+    .arg(config)
+    .arg("--out")
+    .arg(out);
+    cmd
+}
+
+/// The stdout of a finished command; fails the test with its stderr when the command did not succeed.
+pub fn stdout_ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
