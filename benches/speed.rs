@@ -85,7 +85,7 @@ fn train_step(c: &mut Criterion) {
         c.bench_function(&format!("train_step_shipped_config/{name}"), |b| {
             b.iter(|| {
                 let m = model.take().unwrap();
-                let losses = forward(&m, cfg.model.block(), &refs, 1.0, &mut rng, &device);
+                let losses = forward(&m, cfg.model.block(), &refs, 1.0, false, &mut rng, &device);
                 let _ = losses.total.clone().into_scalar::<f32>();
                 let mut grads = GradientsParams::from_grads(losses.total.backward(), &m);
                 // As train does: clip the global norm (one extra reduction and read-back per step).

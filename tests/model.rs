@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use common::*;
-use reflectdiffu::diffusion::loss::masked_cross_entropy;
+use reflectdiffu::diffusion::loss::{masked_cross_entropy, selected_cross_entropy, selection};
 use reflectdiffu::model::{Batch, ids_tensor};
 
 fn x_t() -> Vec<Vec<u32>> {
@@ -34,6 +34,61 @@ fn every_public_forward_has_the_documented_shape() {
     let t = Tensor::<1>::from_data(TensorData::new(vec![0.5f32, 0.9], [2]), &device);
     let logits = model.denoise(ids_tensor(&x_t(), &device), t, &cond);
     assert_eq!(logits.dims(), [2, REPLY, VOCAB]);
+}
+
+#[test]
+fn the_loss_on_masked_rows_alone_equals_the_loss_on_full_logits() {
+    // Training projects only masked positions; it must score exactly what the full-logit loss scores,
+    // including a reply with no masked position (it adds 0) and replies with different mask counts.
+    let device = Device::flex();
+    device.seed(11);
+    let (rows, len, vocab) = (3, 5, 7);
+    let logits = Tensor::<3>::random(
+        [rows, len, vocab],
+        burn::tensor::Distribution::Normal(0.0, 2.0),
+        &device,
+    );
+    let x0: Vec<Vec<u32>> = (0..rows)
+        .map(|r| (0..len).map(|p| ((r * 3 + p) % vocab) as u32).collect())
+        .collect();
+    let masked = vec![
+        vec![true, false, true, true, false],
+        vec![false; 5],
+        vec![true, true, true, true, true],
+    ];
+    let flat: Vec<f32> = masked
+        .concat()
+        .iter()
+        .map(|&m| f32::from(u8::from(m)))
+        .collect();
+    let full = masked_cross_entropy(
+        logits.clone(),
+        ids_tensor(&x0, &device),
+        Tensor::from_data(TensorData::new(flat, [rows, len]), &device),
+    )
+    .into_scalar::<f32>();
+    let (index, weight) = selection(&masked);
+    assert_eq!(index, vec![0, 2, 3, 10, 11, 12, 13, 14]);
+    let n = index.len();
+    let targets: Vec<i64> = index
+        .iter()
+        .map(|&i| i64::from(x0[i as usize / len][i as usize % len]))
+        .collect();
+    let picked = logits.reshape([rows * len, vocab]).select(
+        0,
+        Tensor::<1, Int>::from_data(TensorData::new(index, [n]), &device),
+    );
+    let selected = selected_cross_entropy(
+        picked,
+        Tensor::from_data(TensorData::new(targets, [n]), &device),
+        Tensor::from_data(TensorData::new(weight, [n]), &device),
+    )
+    .into_scalar::<f32>();
+    assert!(full > 0.5, "a degenerate fixture: loss {full}");
+    assert!(
+        (full - selected).abs() < 1e-5,
+        "full {full} vs selected {selected}"
+    );
 }
 
 #[test]

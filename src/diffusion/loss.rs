@@ -29,3 +29,32 @@ pub fn masked_cross_entropy(logits: Tensor<3>, x0: Tensor<2, Int>, masked: Tenso
 pub fn masked_nll_sum(logits: Tensor<3>, x0: Tensor<2, Int>, weight: Tensor<2>) -> Tensor<1> {
     (token_nll(logits, x0) * weight).sum_dim(1).squeeze_dim(1)
 }
+
+/// The training loss [`masked_cross_entropy`] computed from the masked positions alone: `logits` [n, vocab] of
+/// the n masked positions, their clean tokens `targets` [n] and `weights` [n] = 1 / (masked positions in the
+/// position's reply · replies in the batch). Equal to `masked_cross_entropy` over the full logits, at the cost
+/// of n instead of batch · len rows of output layer and softmax.
+pub fn selected_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<1, Int>,
+    weights: Tensor<1>,
+) -> Tensor<1> {
+    let picked: Tensor<2> = log_softmax(logits, 1).gather(1, targets.unsqueeze_dim(1));
+    (picked.squeeze_dim::<1>(1).neg() * weights).sum()
+}
+
+/// Per-position weights of [`selected_cross_entropy`] for replies with the given mask (row-major over
+/// [batch, len]): the flat indices of masked positions and each one's weight.
+pub fn selection(masked: &[Vec<bool>]) -> (Vec<i64>, Vec<f32>) {
+    let rows = masked.len().max(1) as f32;
+    let len = masked.first().map_or(0, Vec::len);
+    let (mut index, mut weight) = (Vec::new(), Vec::new());
+    for (r, row) in masked.iter().enumerate() {
+        let count = row.iter().filter(|&&m| m).count() as f32;
+        for (p, _) in row.iter().enumerate().filter(|(_, m)| **m) {
+            index.push((r * len + p) as i64);
+            weight.push(1.0 / (count * rows));
+        }
+    }
+    (index, weight)
+}

@@ -128,6 +128,26 @@ impl Denoiser {
         self_mask: Option<Tensor<3, Bool>>,
         out_len: usize,
     ) -> Tensor<3> {
+        self.project(self.hidden_with(x, positions, t, cond, self_mask, out_len))
+    }
+
+    /// Vocabulary logits of final hidden states, [.., d_model] → [.., vocab]. Training projects only the rows its
+    /// loss reads (the masked positions), which saves most of the output layer and its softmax.
+    pub fn project<const D: usize>(&self, hidden: Tensor<D>) -> Tensor<D> {
+        self.output.forward(hidden)
+    }
+
+    /// [`Self::forward_with`] without the output projection: the final (normalised) hidden states of the first
+    /// `out_len` tokens, [batch, out_len, d_model].
+    pub fn hidden_with(
+        &self,
+        x: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        t: Tensor<1>,
+        cond: &Condition,
+        self_mask: Option<Tensor<3, Bool>>,
+        out_len: usize,
+    ) -> Tensor<3> {
         let [batch, seq] = x.dims();
         let device = x.device();
         // The condition (emotion + intent + t) is one extra memory slot the reply cross-attends, not a vector
@@ -155,7 +175,7 @@ impl Denoiser {
         } else {
             y
         };
-        self.output.forward(self.norm.forward(y))
+        self.norm.forward(y)
     }
 }
 

@@ -186,17 +186,36 @@ impl ReflectDiffu {
         cond: &Condition,
         block: usize,
     ) -> Tensor<3> {
+        self.denoiser
+            .project(self.denoise_train_hidden(x_t, x_0, t, cond, block))
+    }
+
+    /// [`Self::denoise_train`] before the output projection, [batch, reply_len, d_model]; the training loss
+    /// projects only the positions it scores.
+    pub fn denoise_train_hidden(
+        &self,
+        x_t: Tensor<2, Int>,
+        x_0: Tensor<2, Int>,
+        t: Tensor<1>,
+        cond: &Condition,
+        block: usize,
+    ) -> Tensor<3> {
         let [batch, len] = x_t.dims();
-        if block >= len {
-            return self.denoise(x_t, t, cond);
-        }
         let device = x_t.device();
+        if block >= len {
+            let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
+                .unsqueeze_dim::<2>(0)
+                .repeat_dim(0, batch);
+            return self
+                .denoiser
+                .hidden_with(x_t, positions, t, cond, None, len);
+        }
         let positions = Tensor::<1, Int>::arange(0..len as i64, &device).repeat_dim(0, 2);
         let positions = positions.unsqueeze_dim::<2>(0).repeat_dim(0, batch); // [batch, 2·len]
         let mask = block::mask_tensor(block::train_mask(len, block), 2 * len, batch, &device);
         let x = Tensor::cat(vec![x_t, x_0], 1);
         self.denoiser
-            .forward_with(x, positions, t, cond, Some(mask), len)
+            .hidden_with(x, positions, t, cond, Some(mask), len)
     }
 
     /// Logits of one noisy block that starts at reply position `start`, given the clean reply before it

@@ -44,6 +44,12 @@ pub struct TrainConfig {
     pub log_every: usize,
     /// Write a checkpoint every N steps (and at the end of every epoch).
     pub checkpoint_every: usize,
+    /// Batch replies of similar length (each epoch's shuffled order is cut into windows of 16 batches, each
+    /// window sorted by reply length, and the batches shuffled again), and, for block models, score each batch
+    /// only up to the block that holds its longest reply's [EOS]. Spends the compute on real tokens instead of
+    /// [PAD]; validation always scores the full reply. Absent = false (runs before this option).
+    #[serde(default)]
+    pub length_buckets: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

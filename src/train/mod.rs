@@ -2,6 +2,7 @@
 //! reply + λ · emotion cross-entropy on the context, AdamW, warm-up + cosine learning rate, validation every
 //! epoch, resumable checkpoints.
 
+mod batches;
 pub mod clip;
 mod config;
 pub mod step;
@@ -16,7 +17,6 @@ use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -219,11 +219,8 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         );
     }
     while state.epoch < t.epochs && state.global_step < total_steps && !out_of_time() {
-        let mut order: Vec<usize> = (0..train_set.len()).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(
-            t.seed.wrapping_add(state.epoch as u64),
-        ));
-        for chunk in order.chunks(t.batch_size).skip(state.step_in_epoch) {
+        let batches = batches::epoch_batches(&train_set, &t, state.epoch);
+        for chunk in batches.iter().skip(state.step_in_epoch) {
             if state.global_step >= total_steps || out_of_time() {
                 break;
             }
@@ -231,7 +228,15 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             let mut rng = StdRng::seed_from_u64(
                 t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            let losses = step::forward(&model, block, &batch, t.emotion_weight, &mut rng, &device);
+            let losses = step::forward(
+                &model,
+                block,
+                &batch,
+                t.emotion_weight,
+                t.length_buckets,
+                &mut rng,
+                &device,
+            );
             let loss_value = losses.total.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() {
                 bail!(

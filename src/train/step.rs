@@ -6,9 +6,10 @@ use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::diffusion::loss::masked_cross_entropy;
+use crate::diffusion::loss::{selected_cross_entropy, selection};
 use crate::diffusion::{q_xt, sample_t};
 use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
+use crate::tokenizer::EOS;
 
 pub struct Losses {
     pub total: Tensor<1>,
@@ -18,38 +19,64 @@ pub struct Losses {
 
 /// Corrupts the replies at fresh times t and scores the denoiser; the decoder is conditioned on the gold
 /// emotion (teacher forcing), sampling conditions on the predicted one. `block` is the diffusion block length
-/// (`ModelConfig::block`): below the reply length, each noisy block sees the clean blocks before it.
+/// (`ModelConfig::block`): below the reply length, each noisy block sees the clean blocks before it. With `trim`
+/// (block models only) the replies are cut after the block that holds the batch's last [EOS]: the sampler never
+/// computes the blocks after a reply has ended, so training need not either.
 pub fn forward(
     model: &ReflectDiffu,
     block: usize,
     samples: &[&EncodedSample],
     emotion_weight: f32,
+    trim: bool,
     rng: &mut impl Rng,
     device: &Device,
 ) -> Losses {
     let rows = samples.len();
+    let full = samples[0].reply.len();
+    let len = if trim && block < full {
+        trimmed_width(samples, block)
+    } else {
+        full
+    };
     let batch = Batch::new(samples, device);
     let ts = sample_t(rows, rng);
-    let (mut xt, mut masked) = (
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows * samples[0].reply.len()),
-    );
+    let (mut xt, mut masked) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for (s, &t) in samples.iter().zip(&ts) {
-        let (x, m) = q_xt(&s.reply, t, rng);
+        let (x, m) = q_xt(&s.reply[..len], t, rng);
         xt.push(x);
-        masked.extend(m.into_iter().map(|m| if m { 1.0f32 } else { 0.0 }));
+        masked.push(m);
     }
-    let len = samples[0].reply.len();
-    let x0 = ids_tensor(
-        &samples.iter().map(|s| s.reply.clone()).collect::<Vec<_>>(),
-        device,
-    );
-    let masked = Tensor::<2>::from_data(TensorData::new(masked, [rows, len]), device);
+    let x0: Vec<Vec<u32>> = samples.iter().map(|s| s.reply[..len].to_vec()).collect();
     let enc = model.encode(&batch);
     let cond = Condition::unknown_intent(enc.h, batch.ctx_pad.clone(), batch.emotion.clone());
     let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), device);
-    let logits = model.denoise_train(ids_tensor(&xt, device), x0.clone(), t, &cond, block);
-    let diffusion = masked_cross_entropy(logits, x0, masked);
+    let hidden = model.denoise_train_hidden(
+        ids_tensor(&xt, device),
+        ids_tensor(&x0, device),
+        t,
+        &cond,
+        block,
+    );
+    let (index, weight) = selection(&masked);
+    let diffusion = if index.is_empty() {
+        Tensor::<1>::zeros([1], device)
+    } else {
+        let n = index.len();
+        let targets: Vec<i64> = index
+            .iter()
+            .map(|&i| i64::from(x0[i as usize / len][i as usize % len]))
+            .collect();
+        let d = hidden.dims()[2];
+        let picked = hidden.reshape([rows * len, d]).select(
+            0,
+            Tensor::<1, Int>::from_data(TensorData::new(index, [n]), device),
+        );
+        selected_cross_entropy(
+            model.denoiser.project(picked),
+            Tensor::from_data(TensorData::new(targets, [n]), device),
+            Tensor::from_data(TensorData::new(weight, [n]), device),
+        )
+    };
     let emotion = CrossEntropyLossConfig::new()
         .init(device)
         .forward(enc.emotion_logits.clone(), batch.emotion);
@@ -58,6 +85,22 @@ pub fn forward(
         diffusion,
         emotion_logits: enc.emotion_logits,
     }
+}
+
+/// Reply positions a trimmed batch keeps: up to its longest reply ([EOS] included), rounded up to whole blocks.
+fn trimmed_width(samples: &[&EncodedSample], block: usize) -> usize {
+    let full = samples[0].reply.len();
+    let longest = samples
+        .iter()
+        .map(|s| {
+            s.reply
+                .iter()
+                .position(|&id| id == EOS)
+                .map_or(full, |p| p + 1)
+        })
+        .max()
+        .unwrap_or(full);
+    longest.div_ceil(block).saturating_mul(block).min(full)
 }
 
 pub struct ValidMetrics {
@@ -77,7 +120,7 @@ pub fn validate(
     let (mut loss, mut correct, mut n) = (0.0f64, 0usize, 0usize);
     for chunk in set.chunks(batch_size) {
         let refs: Vec<&EncodedSample> = chunk.iter().collect();
-        let out = forward(model, block, &refs, 0.0, &mut rng, device);
+        let out = forward(model, block, &refs, 0.0, false, &mut rng, device);
         loss += out.diffusion.into_scalar::<f32>() as f64 * chunk.len() as f64;
         let pred = out
             .emotion_logits
@@ -113,5 +156,38 @@ impl LrSchedule {
         let span = self.total.saturating_sub(self.warmup).max(1) as f64;
         let frac = ((step - self.warmup) as f64 / span).min(1.0);
         self.peak * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::PAD;
+
+    fn sample(reply_tokens: usize) -> EncodedSample {
+        let mut reply = vec![10; reply_tokens];
+        reply.push(EOS);
+        reply.resize(32, PAD);
+        reply.truncate(32);
+        EncodedSample {
+            ctx_ids: vec![1],
+            ctx_roles: vec![0],
+            ctx_reasons: vec![0],
+            reply,
+            emotion: 0,
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn a_trimmed_batch_keeps_whole_blocks_up_to_its_last_eos() {
+        let (a, b) = (sample(2), sample(8));
+        // Longest reply: 8 tokens + [EOS] = 9 positions → three blocks of 4.
+        assert_eq!(trimmed_width(&[&a, &b], 4), 12);
+        assert_eq!(trimmed_width(&[&a], 4), 4);
+        // [EOS] exactly at the end of a block needs no further block.
+        assert_eq!(trimmed_width(&[&sample(3)], 4), 4);
+        // A reply cut at the length limit has no [EOS] and keeps the whole width.
+        assert_eq!(trimmed_width(&[&a, &sample(40)], 4), 32);
     }
 }
