@@ -12,6 +12,7 @@ pub mod diffusion;
 pub mod inference;
 pub mod metrics;
 pub mod model;
+pub mod present;
 pub mod reason;
 pub mod safety;
 pub mod tokenizer;

@@ -4,6 +4,8 @@
 //! vocabulary a small model has to learn). Pre-tokenisation: GPT-2 byte-level with a prefix space, so any UTF-8
 //! input round-trips and nothing maps to [UNK]. The file written is a plain Hugging Face `tokenizer.json`.
 
+use std::ops::Range;
+
 use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
 use tokenizers::normalizers::{Lowercase, NFKC, Sequence};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
@@ -129,17 +131,9 @@ impl TextTokenizer {
 
     /// Encodes one turn (no special tokens added).
     pub fn encode(&self, text: &str) -> Result<Encoded, TokenizerError> {
-        let enc = self.inner.encode(text, false).map_err(lib_err)?;
-        let mut word_text: Vec<String> = Vec::new();
-        let word_ids = enc.get_word_ids();
-        for (tok, w) in enc.get_tokens().iter().zip(word_ids) {
-            let w = w.unwrap_or(0) as usize;
-            if word_text.len() <= w {
-                word_text.resize(w + 1, String::new());
-            }
-            word_text[w].push_str(tok.trim_start_matches('Ġ'));
-        }
-        let words = word_ids
+        let (enc, word_text) = self.encode_words(text)?;
+        let words = enc
+            .get_word_ids()
             .iter()
             .map(|w| word_text[w.unwrap_or(0) as usize].clone())
             .collect();
@@ -147,6 +141,65 @@ impl TextTokenizer {
             ids: enc.get_ids().to_vec(),
             words,
         })
+    }
+
+    /// The words of `text` in order, each as its byte range in `text` and the lower-cased form the reason tagger
+    /// reads (the same words [`Self::encode`] gives the model). Ranges lie on character boundaries and hold no
+    /// surrounding white space.
+    pub fn words(&self, text: &str) -> Result<Vec<(Range<usize>, String)>, TokenizerError> {
+        let (enc, word_text) = self.encode_words(text)?;
+        let mut spans: Vec<Option<Range<usize>>> = vec![None; word_text.len()];
+        for (w, &(start, end)) in enc.get_word_ids().iter().zip(enc.get_offsets()) {
+            let span = &mut spans[w.unwrap_or(0) as usize];
+            *span = Some(match span.take() {
+                Some(r) => r.start.min(start)..r.end.max(end),
+                None => start..end,
+            });
+        }
+        let boundary_down = |mut i: usize| {
+            i = i.min(text.len());
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let boundary_up = |mut i: usize| {
+            i = i.min(text.len());
+            while !text.is_char_boundary(i) {
+                i += 1;
+            }
+            i
+        };
+        Ok(spans
+            .into_iter()
+            .zip(word_text)
+            .filter_map(|(r, w)| {
+                let r = r?;
+                let (start, end) = (boundary_down(r.start), boundary_up(r.end));
+                // The byte-level pre-tokenizer counts the space before a word as part of it.
+                let piece = &text[start..end];
+                let start = start + (piece.len() - piece.trim_start().len());
+                let end = end - (piece.len() - piece.trim_end().len());
+                (start < end).then_some((start..end, w))
+            })
+            .collect())
+    }
+
+    /// The encoding and, per word id, the word's lower-cased text (its pieces joined, without the space marker).
+    fn encode_words(
+        &self,
+        text: &str,
+    ) -> Result<(tokenizers::Encoding, Vec<String>), TokenizerError> {
+        let enc = self.inner.encode(text, false).map_err(lib_err)?;
+        let mut word_text: Vec<String> = Vec::new();
+        for (tok, w) in enc.get_tokens().iter().zip(enc.get_word_ids()) {
+            let w = w.unwrap_or(0) as usize;
+            if word_text.len() <= w {
+                word_text.resize(w + 1, String::new());
+            }
+            word_text[w].push_str(tok.trim_start_matches('Ġ'));
+        }
+        Ok((enc, word_text))
     }
 
     /// Decodes ids to text, dropping special tokens.

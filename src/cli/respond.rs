@@ -8,35 +8,13 @@ use serde_json::json;
 use super::{ChatArgs, SampleArgs, SamplingArgs};
 use crate::checkpoint;
 use crate::inference::{Reply, Responder};
-use crate::safety::{self, Assessment, CRISIS_NOTE};
+use crate::present::{reply_json, shown_text};
+use crate::safety;
 
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     args.sampler().validate().map_err(anyhow::Error::msg)?;
     let dir = checkpoint::resolve(args.checkpoint.as_deref());
     Ok(checkpoint::load_responder(&dir, &args.device.device()?)?)
-}
-
-/// What a user is shown: the generated text, or the fixed crisis note when the user's turns express a risk of
-/// suicide or self-harm (see [`crate::safety`]).
-fn shown_text<'a>(r: &'a Reply, safety: &Assessment) -> &'a str {
-    if safety.is_crisis() {
-        CRISIS_NOTE
-    } else {
-        &r.text
-    }
-}
-
-fn reply_json(r: &Reply, safety: &Assessment) -> serde_json::Value {
-    json!({
-        "reply": shown_text(r, safety),
-        "emotion": r.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
-        "truncated": r.truncated,
-        "safety": if safety.is_crisis() {
-            json!({"crisis": true, "matched": safety.matched, "note": CRISIS_NOTE})
-        } else {
-            json!({"crisis": false})
-        },
-    })
 }
 
 fn emotion_line(r: &Reply) -> String {

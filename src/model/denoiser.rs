@@ -6,14 +6,11 @@
 //! a vector shared by all positions biases every query towards the same keys. (A throwaway comparison on a
 //! synthetic infilling task favoured the slot; its script was not kept, so no figure is quoted here.)
 
-use burn::nn::transformer::{
-    TransformerDecoder, TransformerDecoderConfig, TransformerDecoderInput,
-};
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
-    LinearConfig,
-};
+use burn::nn::transformer::TransformerDecoderConfig;
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+
+use super::layers::{Decoder, dropout};
 
 /// Sinusoidal features of t fed to the time projection.
 const TIME_FEATURES: usize = 32;
@@ -43,10 +40,10 @@ pub struct Denoiser {
     emotion: Embedding,
     intent: Embedding,
     time: Linear,
-    transformer: TransformerDecoder,
+    transformer: Decoder,
     norm: LayerNorm,
     output: Linear,
-    dropout: Dropout,
+    dropout: f64,
 }
 
 /// The condition the denoiser sees besides x_t.
@@ -89,18 +86,19 @@ impl DenoiserConfig {
             emotion: EmbeddingConfig::new(self.n_emotions, self.d_model).init(device),
             intent: EmbeddingConfig::new(self.n_intents, self.d_model).init(device),
             time: LinearConfig::new(TIME_FEATURES, self.d_model).init(device),
-            transformer: TransformerDecoderConfig::new(
-                self.d_model,
-                self.d_ff,
-                self.n_heads,
-                self.n_layers,
-            )
-            .with_dropout(self.dropout)
-            .with_norm_first(true)
-            .init(device),
+            transformer: Decoder::new(
+                &TransformerDecoderConfig::new(
+                    self.d_model,
+                    self.d_ff,
+                    self.n_heads,
+                    self.n_layers,
+                )
+                .with_dropout(self.dropout),
+                device,
+            ),
             norm: LayerNormConfig::new(self.d_model).init(device),
             output: LinearConfig::new(self.d_model, self.vocab_size).init(device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: self.dropout,
         }
     }
 }
@@ -164,12 +162,8 @@ impl Denoiser {
             1,
         );
         let h = self.word.forward(x) + self.position.forward(positions);
-        let h = self.dropout.forward(h);
-        let mut input = TransformerDecoderInput::new(h, memory).memory_mask_pad(memory_pad);
-        if let Some(mask) = self_mask {
-            input = input.target_mask_attn(mask);
-        }
-        let y = self.transformer.forward(input); // [batch, seq, d_model]
+        let h = dropout(h, self.dropout);
+        let y = self.transformer.forward(h, self_mask, memory, memory_pad); // [batch, seq, d_model]
         let y = if out_len < seq {
             y.slice([0..batch, 0..out_len])
         } else {

@@ -2,14 +2,11 @@
 //! speaker role) → transformer encoder → H (one vector per context token) and Q (mean-pooled H); a 32-way
 //! emotion classifier reads Q.
 
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
-    LinearConfig,
-};
+use burn::nn::transformer::TransformerEncoderConfig;
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+
+use super::layers::{Encoder, dropout};
 
 /// Speaker role ids of context tokens: the person telling what happened, the listener, or neither ([BOS], pad).
 pub const ROLE_SPEAKER: u32 = 0;
@@ -37,10 +34,10 @@ pub struct EmotionContagionEncoder {
     position: Embedding,
     reason: Embedding,
     role: Embedding,
-    transformer: TransformerEncoder,
+    transformer: Encoder,
     norm: LayerNorm,
     emotion_head: Linear,
-    dropout: Dropout,
+    dropout: f64,
 }
 
 /// What the encoder hands to the denoiser and to the emotion loss.
@@ -61,18 +58,19 @@ impl EncoderConfig {
             position: EmbeddingConfig::new(self.max_len, self.d_model).init(device),
             reason: EmbeddingConfig::new(2, self.d_model).init(device),
             role: EmbeddingConfig::new(3, self.d_model).init(device),
-            transformer: TransformerEncoderConfig::new(
-                self.d_model,
-                self.d_ff,
-                self.n_heads,
-                self.n_layers,
-            )
-            .with_dropout(self.dropout)
-            .with_norm_first(true)
-            .init(device),
+            transformer: Encoder::new(
+                &TransformerEncoderConfig::new(
+                    self.d_model,
+                    self.d_ff,
+                    self.n_heads,
+                    self.n_layers,
+                )
+                .with_dropout(self.dropout),
+                device,
+            ),
             norm: LayerNormConfig::new(self.d_model).init(device),
             emotion_head: LinearConfig::new(self.d_model, self.n_emotions).init(device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: self.dropout,
         }
     }
 }
@@ -95,15 +93,13 @@ impl EmotionContagionEncoder {
             + self.position.forward(positions)
             + self.reason.forward(reasons)
             + self.role.forward(roles);
-        let x = self.dropout.forward(x);
-        let h = self
-            .transformer
-            .forward(TransformerEncoderInput::new(x).mask_pad(pad.clone()));
+        let x = dropout(x, self.dropout);
+        let h = self.transformer.forward(x, pad.clone());
         let h = self.norm.forward(h); // [batch, ctx_len, d_model]
         let keep = pad.bool_not().float().unsqueeze_dim::<3>(2); // [batch, ctx_len, 1]
         let q = (h.clone() * keep.clone()).sum_dim(1) / keep.sum_dim(1).clamp_min(1.0);
         let q: Tensor<2> = q.squeeze_dim(1); // [batch, d_model]
-        let emotion_logits = self.emotion_head.forward(self.dropout.forward(q.clone()));
+        let emotion_logits = self.emotion_head.forward(dropout(q.clone(), self.dropout));
         EncoderOutput {
             h,
             q,

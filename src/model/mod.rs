@@ -5,6 +5,7 @@ mod batch;
 pub mod block;
 mod denoiser;
 mod encoder;
+pub mod layers;
 
 pub use batch::{Batch, EncodedSample, encode_context, encode_sample, ids_tensor};
 pub use denoiser::{Condition, Denoiser, DenoiserConfig};

@@ -196,6 +196,10 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         );
     }
 
+    // Dropout masks: a stream of their own (model/layers.rs), restarted per run and per resume point.
+    crate::model::layers::seed_dropout(
+        t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
     let steps_per_epoch = train_set.len().div_ceil(t.batch_size);
     let total_steps = t
         .max_steps

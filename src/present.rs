@@ -1,0 +1,116 @@
+//! What every front end (`sample`, `chat`, the web page) shows for one answer: the reply or the crisis note, the
+//! emotion it read, and which of the user's words the model took as emotion reasons. One place, so the CLI's
+//! `--json` and the page agree field for field.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::inference::Reply;
+use crate::reason::{EM, ReasonTagger};
+use crate::safety::{Assessment, CRISIS_NOTE};
+use crate::tokenizer::{TextTokenizer, TokenizerError};
+
+/// What a user is shown: the generated text, or the fixed crisis note when the user's turns express a risk of
+/// suicide or self-harm (see [`crate::safety`]).
+pub fn shown_text<'a>(r: &'a Reply, safety: &Assessment) -> &'a str {
+    if safety.is_crisis() {
+        CRISIS_NOTE
+    } else {
+        &r.text
+    }
+}
+
+/// The JSON object `sample --json` prints and the web page reads.
+pub fn reply_json(r: &Reply, safety: &Assessment) -> serde_json::Value {
+    json!({
+        "reply": shown_text(r, safety),
+        "emotion": r.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
+        "truncated": r.truncated,
+        "safety": if safety.is_crisis() {
+            json!({"crisis": true, "matched": safety.matched, "note": CRISIS_NOTE})
+        } else {
+            json!({"crisis": false})
+        },
+    })
+}
+
+/// A piece of a message: consecutive pieces give the message back exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    pub text: String,
+    /// True when the reason tagger marks this word `<em>` (carries the emotion or its cause) for the model.
+    pub reason: bool,
+}
+
+/// Splits `text` into plain pieces and the words the reason tagger marks, as the model sees them.
+pub fn reason_segments(
+    tokenizer: &TextTokenizer,
+    tagger: &ReasonTagger,
+    text: &str,
+) -> Result<Vec<Segment>, TokenizerError> {
+    let words = tokenizer.words(text)?;
+    let lowered: Vec<String> = words.iter().map(|(_, w)| w.clone()).collect();
+    let mut out: Vec<Segment> = Vec::new();
+    let mut push = |piece: &str, reason: bool| {
+        if piece.is_empty() {
+            return;
+        }
+        match out.last_mut() {
+            Some(last) if last.reason == reason && !reason => last.text.push_str(piece),
+            _ => out.push(Segment {
+                text: piece.to_string(),
+                reason,
+            }),
+        }
+    };
+    let mut at = 0;
+    for ((range, _), tag) in words.iter().zip(tagger.tag(&lowered)) {
+        if range.start < at {
+            continue; // overlapping offsets (should not happen); keep the text exact
+        }
+        push(&text[at..range.start], false);
+        push(&text[range.clone()], tag == EM);
+        at = range.end;
+    }
+    push(&text[at..], false);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_give_the_message_back_and_mark_the_reason_words() {
+        let texts = [
+            "I was so scared, my tire burst!",
+            "Are you fine now?",
+            "That sounds scary.",
+        ];
+        let tok = TextTokenizer::train(texts.iter().cycle().take(60).map(|t| t.to_string()), 300)
+            .expect("a tokenizer trains");
+        let tagger = ReasonTagger::from_word_list("scared\nterrified\n");
+        for text in [
+            "I was so SCARED, my tire burst!",
+            "  terrified — my café  burned 🔥 and I was scared ",
+            "",
+            "no reason here",
+        ] {
+            let seg = reason_segments(&tok, &tagger, text).expect("segments");
+            let joined: String = seg.iter().map(|s| s.text.as_str()).collect();
+            assert_eq!(joined, text);
+            let marked: Vec<String> = seg
+                .iter()
+                .filter(|s| s.reason)
+                .map(|s| s.text.to_lowercase())
+                .collect();
+            let expected: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .map(str::to_lowercase)
+                .filter(|w| w == "scared" || w == "terrified")
+                .map(|w| if w == "scared" { "scared" } else { "terrified" })
+                .collect();
+            assert_eq!(marked, expected, "{text:?} → {seg:?}");
+        }
+    }
+}
