@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the demo page into web/dist/, a static site any static host can serve:
+#   web/build.sh [CHECKPOINT_DIR]          # default: checkpoints/default
+#   node web/serve.mjs                     # then open http://127.0.0.1:8000/
+# Installs what it needs by name and version: the wasm32 Rust target and wasm-bindgen-cli at exactly the
+# wasm-bindgen version in Cargo.lock (the two must match). A first build takes several minutes (burn for wasm).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+checkpoint="${1:-checkpoints/default}"
+dist="web/dist"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+
+for f in config.json model.bpk tokenizer.json reason_words.txt; do
+  if [ ! -f "$checkpoint/$f" ]; then
+    echo "error: $checkpoint/$f is missing; pass a checkpoint folder written by 'reflectdiffu train'" >&2
+    exit 1
+  fi
+done
+
+rustup target add wasm32-unknown-unknown
+version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [ -z "$version" ]; then
+  echo "error: no wasm-bindgen in Cargo.lock" >&2
+  exit 1
+fi
+if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$version" ]; then
+  echo "installing wasm-bindgen-cli $version (once; about 3 minutes)…" >&2
+  # --locked builds with the lock file wasm-bindgen-cli was released with; when a crate in it has since been
+  # yanked from the registry (webpki-roots 1.0.11 was, for 0.2.130) that fails, and the newest compatible
+  # versions are used instead.
+  cargo install --locked wasm-bindgen-cli --version "$version" ||
+    cargo install wasm-bindgen-cli --version "$version"
+fi
+
+# simd128: WebAssembly's 128-bit SIMD, which Flex's matrix kernels use (Chrome 91+, Firefox 89+, Safari 16.4+).
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+  cargo build -p reflectdiffu-web --target wasm32-unknown-unknown --profile web
+
+rm -rf "$dist"
+mkdir -p "$dist/pkg" "$dist/model"
+wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg" \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/reflectdiffu_web.wasm"
+cp web/www/index.html web/www/app.js web/www/worker.js web/www/style.css web/www/favicon.svg "$dist/"
+for f in config.json model.bpk tokenizer.json reason_words.txt; do
+  cp "$checkpoint/$f" "$dist/model/$f"
+done
+echo "built $dist ($(du -sh "$dist" | cut -f1)); serve it with: node web/serve.mjs" >&2

@@ -1,0 +1,121 @@
+//! The reflectdiffu model in the browser. A thin `wasm-bindgen` layer over the library: the page's worker fetches
+//! the checkpoint's files from its own origin and hands their bytes to [`Engine::new`]; [`Engine::respond`] takes
+//! the conversation and the sampler settings as JSON and returns what the CLI's `sample --json` prints, plus the
+//! reason words of every user turn. Model, tokenizer, sampler and crisis rule are the library's own.
+
+use burn::prelude::*;
+use reflectdiffu::data::EMOTIONS;
+use reflectdiffu::diffusion::sampler::SamplerConfig;
+use reflectdiffu::inference::Responder;
+use reflectdiffu::present::{reason_segments, reply_json};
+use reflectdiffu::safety;
+use serde::Deserialize;
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+/// One request from the page. Absent settings take the CLI's defaults.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The conversation, oldest turn first, alternating user / model; the last turn is the user's new message.
+    pub turns: Vec<String>,
+    pub steps: Option<usize>,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub seed: Option<u64>,
+}
+
+/// A loaded model, ready to answer.
+#[wasm_bindgen]
+pub struct Engine {
+    responder: Responder,
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The sampler defaults (the CLI's), as JSON, so the page's controls start where `sample` does.
+#[wasm_bindgen]
+pub fn defaults() -> String {
+    let d = SamplerConfig::default();
+    json!({"steps": d.steps, "temperature": d.temperature, "top_p": d.top_p, "seed": d.seed})
+        .to_string()
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Builds the model from a checkpoint's `config.json`, `model.bpk`, `tokenizer.json` and `reason_words.txt`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        config_json: &[u8],
+        weights: Vec<u8>,
+        tokenizer_json: &[u8],
+        reason_words: &str,
+    ) -> Result<Engine, JsError> {
+        let device = Device::flex();
+        let responder =
+            Responder::from_bytes(config_json, weights, tokenizer_json, reason_words, &device)
+                .map_err(|e| JsError::new(&format!("cannot load the checkpoint: {e}")))?;
+        Ok(Engine { responder })
+    }
+
+    /// Which backend runs the model, in words.
+    pub fn backend(&self) -> String {
+        "CPU (burn Flex, WebAssembly)".into()
+    }
+
+    /// The model's shape and size, as JSON.
+    pub fn info(&self) -> String {
+        let c = &self.responder.config;
+        json!({
+            "parameters": self.responder.model.num_params(),
+            "d_model": c.d_model, "encoder_layers": c.encoder_layers, "decoder_layers": c.decoder_layers,
+            "block_len": c.block(), "max_reply_len": c.max_reply_len, "vocab_size": c.vocab_size,
+            "emotions": EMOTIONS.len(),
+        })
+        .to_string()
+    }
+
+    /// Answers the request (JSON, see [`Request`]) and returns JSON: `sample --json`'s fields (`reply` — the
+    /// crisis note when the new message needs it —, `emotion` top-3, `truncated`, `safety`) plus `reasons`, the
+    /// segments of every user turn with the reason words marked, and the settings used.
+    pub fn respond(&self, request: &str) -> Result<String, JsError> {
+        answer(&self.responder, request).map_err(|e| JsError::new(&e))
+    }
+}
+
+/// [`Engine::respond`] without the JavaScript error type.
+pub fn answer(responder: &Responder, request: &str) -> Result<String, String> {
+    let req: Request =
+        serde_json::from_str(request).map_err(|e| format!("not a valid request: {e}"))?;
+    let d = SamplerConfig::default();
+    let cfg = SamplerConfig {
+        steps: req.steps.unwrap_or(d.steps),
+        temperature: req.temperature.unwrap_or(d.temperature),
+        top_p: req.top_p.unwrap_or(d.top_p),
+        seed: req.seed.unwrap_or(d.seed),
+        ..d
+    };
+    let reply = responder
+        .respond(std::slice::from_ref(&req.turns), &cfg)
+        .map_err(|e| e.to_string())?
+        .remove(0);
+    // As in `chat`: only the new message is screened; earlier ones were answered already.
+    let last = req.turns.last().map(String::as_str).unwrap_or_default();
+    let mut out = reply_json(&reply, &safety::assess(last));
+    // User turns are the last one and every second one before it.
+    let n = req.turns.len();
+    let mut reasons = Vec::with_capacity(n);
+    for (i, turn) in req.turns.iter().enumerate() {
+        if (n - 1 - i) % 2 == 0 {
+            let seg = reason_segments(&responder.tokenizer, &responder.tagger, turn)
+                .map_err(|e| e.to_string())?;
+            reasons.push(json!({"turn": i, "segments": seg}));
+        }
+    }
+    out["reasons"] = json!(reasons);
+    out["settings"] = json!({"steps": cfg.steps, "temperature": cfg.temperature, "top_p": cfg.top_p, "seed": cfg.seed});
+    Ok(out.to_string())
+}
