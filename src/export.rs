@@ -1,11 +1,14 @@
 //! `reflectdiffu export`: a checkpoint's weights as a safetensors file in PyTorch's conventions (burn-store
 //! with its `BurnToPyTorchAdapter`: Linear weights transposed to [out, in], LayerNorm gamma/beta renamed
 //! weight/bias), so that `safetensors.torch.load_file` and the rest of the ecosystem can read them. The run
-//! config travels in the file's metadata (`reflectdiffu_config`).
+//! config travels in the file's metadata (`reflectdiffu_config`). Or as burnpack with f16 weights: half the
+//! download for the web page; every loader casts them back to f32.
 
 use std::path::Path;
 
 use anyhow::Context;
+use burn::module::{Module, ModuleMapper, Param};
+use burn::prelude::*;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 
 use crate::checkpoint;
@@ -38,6 +41,36 @@ pub fn export_safetensors(dir: &Path, out: &Path) -> anyhow::Result<Vec<TensorIn
         .save_into(&mut store)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
     read_header(out)
+}
+
+/// Casts every float parameter to f16.
+struct ToF16;
+
+impl ModuleMapper for ToF16 {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|t| t.cast(burn::tensor::DType::F16))
+    }
+}
+
+/// Writes the weights of the checkpoint in `dir` to `out` as burnpack with f16 values (the folder's other files
+/// are unchanged, so a copy of the folder with this `model.bpk` is a checkpoint). Returns the number of weights.
+pub fn export_burnpack_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
+    anyhow::ensure!(
+        !out.is_dir(),
+        "--out {} is a folder; pass a file name such as {}",
+        out.display(),
+        out.join("model.bpk").display()
+    );
+    let responder = checkpoint::load_responder(dir, &Device::flex())?;
+    let weights = responder.model.num_params();
+    let bytes = responder
+        .model
+        .map(&mut ToF16)
+        .into_record()
+        .into_bytes()
+        .map_err(|e| anyhow::anyhow!("cannot encode the f16 weights: {e}"))?;
+    std::fs::write(out, &*bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(weights)
 }
 
 /// The tensor list of a safetensors file: an 8-byte little-endian header length, then a JSON header.

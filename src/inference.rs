@@ -90,8 +90,10 @@ impl Responder {
                 config.vocab_size
             )));
         }
+        // f16 weights (`export --format burnpack-f16`, what the web page downloads) become f32 on load.
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
-            .map_err(|e| InferenceError::Weights(e.to_string()))?;
+            .map_err(|e| InferenceError::Weights(e.to_string()))?
+            .cast_to_module_dtype();
         let model = config
             .init(device)
             .try_load_record(record)

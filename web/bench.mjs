@@ -26,11 +26,14 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu"],
 });
 try {
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Everything the page and its worker fetch, sized from the served files.
   const sizes = {};
-  page.on("response", async (r) => {
+  context.on("request", (r) => {
     const u = new URL(r.url());
-    if (u.origin === origin) sizes[u.pathname] = (await r.body().catch(() => Buffer.alloc(0))).length;
+    const file = path.join(dist, u.pathname === "/" ? "index.html" : u.pathname);
+    if (u.origin === origin && fs.existsSync(file)) sizes[u.pathname] = fs.statSync(file).size;
   });
   const opened = Date.now();
   await page.goto(origin + "/");

@@ -3,7 +3,8 @@
 #   web/build.sh [CHECKPOINT_DIR]          # default: checkpoints/default
 #   node web/serve.mjs                     # then open http://127.0.0.1:8000/
 # Installs what it needs by name and version: the wasm32 Rust target and wasm-bindgen-cli at exactly the
-# wasm-bindgen version in Cargo.lock (the two must match). A first build takes several minutes (burn for wasm).
+# wasm-bindgen version in Cargo.lock (the two must match). A first build takes several minutes (burn for wasm;
+# and the native CLI, which writes the f16 weights, if it is not built yet).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,7 +43,10 @@ mkdir -p "$dist/pkg" "$dist/model"
 wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/reflectdiffu_web.wasm"
 cp web/www/index.html web/www/app.js web/www/worker.js web/www/style.css web/www/favicon.svg "$dist/"
-for f in config.json model.bpk tokenizer.json reason_words.txt; do
+for f in config.json tokenizer.json reason_words.txt; do
   cp "$checkpoint/$f" "$dist/model/$f"
 done
+# The weights as f16: half the download (10 instead of 20 MB for the shipped model); the page casts them back
+# to f32, and on 500 ED test replies 495 come out identical (BENCHMARKS.md). Needs the native CLI.
+cargo run --release --quiet -- export --checkpoint "$checkpoint" --format burnpack-f16 --out "$dist/model/model.bpk"
 echo "built $dist ($(du -sh "$dist" | cut -f1)); serve it with: node web/serve.mjs" >&2

@@ -13,9 +13,10 @@ if ! command -v npm >/dev/null; then
   exit 1
 fi
 "$here/build.sh"
-# The native CLI's answer to the test's first message, which the page must reproduce (same model, same seed).
+# The native CLI's answer to the test's first message, which the page must reproduce (same weights — the
+# page's f16 copy —, same seed).
 mkdir -p "$here/test-output"
-(cd "$here/.." && cargo run --release --quiet -- sample --json --seed 0 \
+(cd "$here/.." && cargo run --release --quiet -- sample --checkpoint web/dist/model --json --seed 0 \
   "I finally got the job I wanted after months of searching. I am so happy!") > "$here/test-output/native.json"
 cd "$here"
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund

@@ -58,6 +58,8 @@ pub struct PlotArgs {
 pub enum ExportFormat {
     /// safetensors with PyTorch names and layout (Linear weights [out, in], LayerNorm weight/bias).
     Safetensors,
+    /// burn's burnpack (like model.bpk) with f16 weights: half the size, for the web page.
+    BurnpackF16,
 }
 
 #[derive(Args, Debug)]

@@ -38,7 +38,15 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
 
 pub fn export(a: ExportArgs) -> anyhow::Result<()> {
     let dir = crate::checkpoint::resolve(a.checkpoint.as_deref());
-    let ExportFormat::Safetensors = a.format;
+    if let ExportFormat::BurnpackF16 = a.format {
+        let weights = crate::export::export_burnpack_f16(&dir, &a.out)?;
+        let bytes = std::fs::metadata(&a.out).map_or(0, |m| m.len());
+        eprintln!(
+            "{weights} weights written as f16 to {} ({bytes} bytes)",
+            a.out.display()
+        );
+        return Ok(());
+    }
     let tensors = crate::export::export_safetensors(&dir, &a.out)?;
     println!("| tensor | shape | dtype |\n|---|---|---|");
     for t in &tensors {
