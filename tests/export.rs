@@ -95,3 +95,56 @@ fn exported_safetensors_hold_every_weight_in_pytorch_layout() {
     let config = meta.metadata().as_ref().unwrap()["reflectdiffu_config"].clone();
     assert!(config.contains("\"model\""), "{config}");
 }
+
+#[test]
+fn f16_burnpack_is_half_the_size_and_loads_as_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("ck");
+    std::fs::create_dir(&copy).unwrap();
+    for f in ["config.json", "tokenizer.json", "reason_words.txt"] {
+        std::fs::copy(Path::new(CHECKPOINT).join(f), copy.join(f)).unwrap();
+    }
+    let out = reflectdiffu()
+        .args([
+            "export",
+            "--format",
+            "burnpack-f16",
+            "--checkpoint",
+            CHECKPOINT,
+            "--out",
+        ])
+        .arg(copy.join("model.bpk"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f32_len = std::fs::metadata(Path::new(CHECKPOINT).join("model.bpk"))
+        .unwrap()
+        .len();
+    let f16_len = std::fs::metadata(copy.join("model.bpk")).unwrap().len();
+    assert!(
+        f16_len * 2 < f32_len + f32_len / 50,
+        "{f16_len} vs {f32_len} bytes"
+    );
+
+    // Loads (cast back to f32) and every weight is the f32 one rounded to f16.
+    let device = Device::flex();
+    let full = reflectdiffu::checkpoint::load_responder(Path::new(CHECKPOINT), &device).unwrap();
+    let half = reflectdiffu::checkpoint::load_responder(&copy, &device).unwrap();
+    let a = full.model.collect(None, None, true);
+    let b = half.model.collect(None, None, true);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        let x = burn::store::bridge::to_data(x).unwrap();
+        let y = burn::store::bridge::to_data(y).unwrap();
+        assert_eq!(y.dtype(), burn::tensor::DType::F32);
+        let x = x.try_to_vec::<f32>().unwrap();
+        let y = y.try_to_vec::<f32>().unwrap();
+        for (u, v) in x.iter().zip(&y) {
+            assert_eq!(burn::tensor::f16::from_f32(*u).to_f32(), *v);
+        }
+    }
+}
