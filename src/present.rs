@@ -34,6 +34,46 @@ pub fn reply_json(r: &Reply, safety: &Assessment) -> serde_json::Value {
     })
 }
 
+/// The reason segments of every speaker turn of a conversation (oldest first, the last turn the speaker's, so
+/// the speaker's turns are the last one and every second one before it), as (turn index, segments).
+pub fn speaker_reasons(
+    tokenizer: &TextTokenizer,
+    tagger: &ReasonTagger,
+    turns: &[String],
+) -> Result<Vec<(usize, Vec<Segment>)>, TokenizerError> {
+    let n = turns.len();
+    turns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (n - 1 - i) % 2 == 0)
+        .map(|(i, t)| Ok((i, reason_segments(tokenizer, tagger, t)?)))
+        .collect()
+}
+
+/// The `explain` object of `sample --json --explain` and of the web page: the emotion top-3, the speaker's
+/// words the model marks as reasons, and the intent (null until the intent stage exists).
+pub fn explain_json(reply: &Reply, reasons: &[(usize, Vec<Segment>)]) -> serde_json::Value {
+    json!({
+        "emotion": reply.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
+        "reasons": reasons.iter().map(|(turn, seg)| json!({"turn": turn, "segments": seg})).collect::<Vec<_>>(),
+        "intent": null,
+    })
+}
+
+/// A turn with its reason words between « and », for terminals.
+pub fn marked_text(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| {
+            if s.reason {
+                format!("«{}»", s.text)
+            } else {
+                s.text.clone()
+            }
+        })
+        .collect()
+}
+
 /// A piece of a message: consecutive pieces give the message back exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Segment {

@@ -230,6 +230,10 @@ pub struct SampleArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also show why: the emotion top-3 and, in each of your turns, the words the model marks as emotion
+    /// reasons (between « and »; with --json, an `explain` object).
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub sampling: SamplingArgs,
 }

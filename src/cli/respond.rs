@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{ChatArgs, SampleArgs, SamplingArgs};
 use crate::checkpoint;
 use crate::inference::{Reply, Responder};
-use crate::present::{reply_json, shown_text};
+use crate::present::{explain_json, marked_text, reply_json, shown_text, speaker_reasons};
 use crate::safety;
 
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
@@ -52,14 +52,25 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         .remove(0);
     warn_truncated(&reply, responder.config.max_context_len, "the conversation");
     let safety = safety::assess_turns(&args.text);
+    let reasons = if args.explain {
+        speaker_reasons(&responder.tokenizer, &responder.tagger, &args.text)?
+    } else {
+        Vec::new()
+    };
     if args.json {
         let mut v = reply_json(&reply, &safety);
         v["steps"] = json!(args.sampling.steps);
         v["seed"] = json!(args.sampling.seed);
+        if args.explain {
+            v["explain"] = explain_json(&reply, &reasons);
+        }
         println!("{v}");
     } else {
         println!("{}", shown_text(&reply, &safety));
         println!("{}", emotion_line(&reply));
+        for (turn, segments) in &reasons {
+            println!("(reasons in turn {}: {})", turn + 1, marked_text(segments));
+        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use reflectdiffu::data::EMOTIONS;
 use reflectdiffu::diffusion::sampler::SamplerConfig;
 use reflectdiffu::inference::Responder;
-use reflectdiffu::present::{reason_segments, reply_json};
+use reflectdiffu::present::{explain_json, reply_json, speaker_reasons};
 use reflectdiffu::safety;
 use serde::Deserialize;
 use serde_json::json;
@@ -78,9 +78,9 @@ impl Engine {
         .to_string()
     }
 
-    /// Answers the request (JSON, see [`Request`]) and returns JSON: `sample --json`'s fields (`reply` — the
-    /// crisis note when the new message needs it —, `emotion` top-3, `truncated`, `safety`) plus `reasons`, the
-    /// segments of every user turn with the reason words marked, and the settings used.
+    /// Answers the request (JSON, see [`Request`]) and returns JSON: `sample --json --explain`'s fields
+    /// (`reply` — the crisis note when the new message needs it —, `emotion` top-3, `truncated`, `safety`,
+    /// `explain` with the reason words of every user turn) and the settings used.
     pub fn respond(&self, request: &str) -> Result<String, JsError> {
         answer(&self.responder, request).map_err(|e| JsError::new(&e))
     }
@@ -105,17 +105,9 @@ pub fn answer(responder: &Responder, request: &str) -> Result<String, String> {
     // As in `chat`: only the new message is screened; earlier ones were answered already.
     let last = req.turns.last().map(String::as_str).unwrap_or_default();
     let mut out = reply_json(&reply, &safety::assess(last));
-    // User turns are the last one and every second one before it.
-    let n = req.turns.len();
-    let mut reasons = Vec::with_capacity(n);
-    for (i, turn) in req.turns.iter().enumerate() {
-        if (n - 1 - i) % 2 == 0 {
-            let seg = reason_segments(&responder.tokenizer, &responder.tagger, turn)
-                .map_err(|e| e.to_string())?;
-            reasons.push(json!({"turn": i, "segments": seg}));
-        }
-    }
-    out["reasons"] = json!(reasons);
+    let reasons = speaker_reasons(&responder.tokenizer, &responder.tagger, &req.turns)
+        .map_err(|e| e.to_string())?;
+    out["explain"] = explain_json(&reply, &reasons);
     out["settings"] = json!({"steps": cfg.steps, "temperature": cfg.temperature, "top_p": cfg.top_p, "seed": cfg.seed});
     Ok(out.to_string())
 }

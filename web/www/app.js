@@ -154,7 +154,7 @@ async function submit() {
   try {
     const replies = [];
     for (const cfg of configs) replies.push(await ask({ turns, ...cfg }));
-    const mine = replies[0].reasons.at(-1);
+    const mine = replies[0].explain.reasons.at(-1);
     renderUser(userNode, text, mine?.segments);
     replies.forEach((r, i) => {
       renderReply(nodes[i], compare ? (i === 0 ? "reply A" : "reply B") : "reflectdiffu", r);
