@@ -45,7 +45,7 @@ pub fn speaker_reasons(
     turns
         .iter()
         .enumerate()
-        .filter(|(i, _)| (n - 1 - i) % 2 == 0)
+        .filter(|(i, _)| (n - 1 - i).is_multiple_of(2))
         .map(|(i, t)| Ok((i, reason_segments(tokenizer, tagger, t)?)))
         .collect()
 }
