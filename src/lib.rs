@@ -9,6 +9,7 @@
 
 pub mod data;
 pub mod diffusion;
+pub mod era;
 pub mod inference;
 pub mod metrics;
 pub mod model;

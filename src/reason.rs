@@ -60,27 +60,12 @@ impl ReasonTagger {
     /// Builds the word set from the VADER lexicon (`word\tmean\tsd\t[ratings]`) and Empath's `categories.tsv`
     /// (`category\tword\tword…`).
     pub fn from_lexicons(vader: &str, empath: &str) -> Self {
-        let mut words = HashSet::new();
-        for line in vader.lines() {
-            let mut f = line.split('\t');
-            if let (Some(word), Some(mean)) = (f.next(), f.next())
-                && mean
-                    .parse::<f32>()
-                    .is_ok_and(|m| m.abs() >= VADER_MIN_ABS_VALENCE)
-                && word.chars().all(|c| c.is_ascii_alphabetic() || c == '\'')
-            {
-                words.insert(word.to_lowercase());
-            }
+        Self {
+            words: crate::era::Lexicon::parse(vader, empath)
+                .rule_words()
+                .cloned()
+                .collect(),
         }
-        for line in empath.lines() {
-            let mut f = line.split('\t');
-            if f.next()
-                .is_some_and(|c| EMPATH_EMOTION_CATEGORIES.contains(&c))
-            {
-                words.extend(f.filter(|w| !w.contains(' ')).map(str::to_lowercase));
-            }
-        }
-        Self { words }
     }
 
     /// Loads a word list written by [`Self::to_word_list`] (one word per line).

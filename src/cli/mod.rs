@@ -1,6 +1,7 @@
 //! The `reflectdiffu` command line: parse, validate into options, call the library.
 
 mod data;
+mod era;
 mod respond;
 mod tools;
 
@@ -41,6 +42,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Draw the training and validation curves of one or more runs on shared axes (SVG).
     Plot(PlotArgs),
+    /// The ERA emotion-reason tagger, learned from RECCON's emotion-cause spans.
+    #[command(subcommand)]
+    Era(era::EraCommand),
 }
 
 #[derive(Args, Debug)]
@@ -296,5 +300,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(a) => respond::sample(a),
         Command::Chat(a) => respond::chat(a),
         Command::Eval(a) => tools::eval(a),
+        Command::Era(c) => era::run(c),
     }
 }
