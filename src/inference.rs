@@ -207,7 +207,8 @@ impl Responder {
             .collect();
         let emotion: Vec<i64> = top.iter().map(|t| t[0].0 as i64).collect();
         let emotion = Tensor::from_data(TensorData::new(emotion, [rows]), &self.device);
-        let cond = Condition::unknown_intent(enc.h, batch.ctx_pad, emotion);
+        let cond = Condition::unknown_intent(enc.h, batch.ctx_pad, emotion)
+            .with_memory_bias(enc.reason_bias);
         Ok((cond, top))
     }
 

@@ -65,7 +65,7 @@ fn our_decoder_loads_burns_weights_and_computes_the_same_outputs() {
             .memory_mask_pad(pad.clone())
             .target_mask_attn(mask.clone()),
     );
-    let got = ours.forward(x, Some(mask), memory, pad);
+    let got = ours.forward(x, Some(mask), memory, pad, None);
     assert_close(values(got), values(expected));
 }
 
@@ -89,7 +89,7 @@ fn our_encoder_loads_burns_weights_and_computes_the_same_outputs() {
         &device,
     );
     let expected = theirs.forward(TransformerEncoderInput::new(x.clone()).mask_pad(pad.clone()));
-    let got = ours.forward(x, pad);
+    let got = ours.forward(x, pad, None);
     assert_close(values(got), values(expected));
 }
 

@@ -194,3 +194,45 @@ fn assert_close(a: Tensor<3>, b: Tensor<3>) {
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "largest difference {worst}");
 }
+
+#[test]
+fn the_reasoning_mask_moves_attention_only_when_the_context_has_reason_words() {
+    let device = Device::flex();
+    let plain = tiny_config().init(&device);
+    let bytes = plain.clone().into_record().into_bytes().unwrap();
+    let biased = tiny_config()
+        .with_reason_bias(Some(3.0))
+        .init(&device)
+        .try_load_record(ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).unwrap())
+        .unwrap();
+    let logits = |m: &reflectdiffu::model::ReflectDiffu,
+                  s: &[reflectdiffu::model::EncodedSample]| {
+        let batch = Batch::new(&s.iter().collect::<Vec<_>>(), &device);
+        let enc = m.encode(&batch);
+        let cond = condition(m, &batch, &device);
+        let t = Tensor::<1>::from_data(TensorData::new(vec![0.5f32, 0.5], [2]), &device);
+        let l = m.denoise(ids_tensor(&x_t(), &device), t, &cond);
+        (
+            enc.emotion_logits
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap(),
+            l.into_data().try_into_vec_as::<f32>().unwrap(),
+        )
+    };
+    // The fixture marks odd token ids as reasons: the bias changes the encoder and the decoder.
+    let tagged = samples();
+    let (e0, d0) = logits(&plain, &tagged);
+    let (e1, d1) = logits(&biased, &tagged);
+    assert_ne!(e0, e1);
+    assert_ne!(d0, d1);
+    // Without reason words the bias adds nothing.
+    let untagged: Vec<_> = samples()
+        .into_iter()
+        .map(|mut s| {
+            s.ctx_reasons.iter_mut().for_each(|r| *r = 0);
+            s
+        })
+        .collect();
+    assert_eq!(logits(&plain, &untagged), logits(&biased, &untagged));
+}

@@ -57,6 +57,9 @@ pub struct Condition {
     pub emotion: Tensor<1, Int>,
     /// Intent ids, [batch].
     pub intent: Tensor<1, Int>,
+    /// The reasoning mask's attention bias per context token ([`super::EncoderOutput::reason_bias`]),
+    /// [batch, ctx_len]; `None` when off.
+    pub memory_bias: Option<Tensor<2>>,
 }
 
 impl Condition {
@@ -74,7 +77,14 @@ impl Condition {
             memory_pad,
             emotion,
             intent,
+            memory_bias: None,
         }
+    }
+
+    /// The condition with the reasoning mask's bias on the context tokens.
+    pub fn with_memory_bias(mut self, bias: Option<Tensor<2>>) -> Self {
+        self.memory_bias = bias;
+        self
     }
 }
 
@@ -163,7 +173,14 @@ impl Denoiser {
         );
         let h = self.word.forward(x) + self.position.forward(positions);
         let h = dropout(h, self.dropout);
-        let y = self.transformer.forward(h, self_mask, memory, memory_pad); // [batch, seq, d_model]
+        // The condition slot gets no bias.
+        let memory_bias = cond
+            .memory_bias
+            .clone()
+            .map(|b| Tensor::cat(vec![Tensor::<2>::zeros([batch, 1], &device), b], 1));
+        let y = self
+            .transformer
+            .forward(h, self_mask, memory, memory_pad, memory_bias); // [batch, seq, d_model]
         let y = if out_len < seq {
             y.slice([0..batch, 0..out_len])
         } else {

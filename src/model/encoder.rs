@@ -26,6 +26,10 @@ pub struct EncoderConfig {
     pub n_emotions: usize,
     #[config(default = 0.1)]
     pub dropout: f64,
+    /// Reasoning mask: added to the attention score of every `<em>` context token, in the encoder's
+    /// self-attention and the decoder's cross-attention. 0 = off.
+    #[config(default = 0.0)]
+    pub reason_bias: f32,
 }
 
 #[derive(Module, Debug)]
@@ -38,6 +42,7 @@ pub struct EmotionContagionEncoder {
     norm: LayerNorm,
     emotion_head: Linear,
     dropout: f64,
+    reason_bias: f32,
 }
 
 /// What the encoder hands to the denoiser and to the emotion loss.
@@ -49,6 +54,8 @@ pub struct EncoderOutput {
     pub q: Tensor<2>,
     /// [batch, n_emotions]
     pub emotion_logits: Tensor<2>,
+    /// The reasoning mask as attention-score bias per context token, [batch, ctx_len]; `None` when off.
+    pub reason_bias: Option<Tensor<2>>,
 }
 
 impl EncoderConfig {
@@ -71,6 +78,7 @@ impl EncoderConfig {
             norm: LayerNormConfig::new(self.d_model).init(device),
             emotion_head: LinearConfig::new(self.d_model, self.n_emotions).init(device),
             dropout: self.dropout,
+            reason_bias: self.reason_bias,
         }
     }
 }
@@ -89,12 +97,17 @@ impl EmotionContagionEncoder {
         let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
             .unsqueeze_dim::<2>(0)
             .repeat_dim(0, batch);
+        let reason_bias = (self.reason_bias != 0.0).then(|| {
+            reasons.clone().equal_elem(crate::reason::EM as i64).float() * self.reason_bias
+        });
         let x = self.word.forward(ids)
             + self.position.forward(positions)
             + self.reason.forward(reasons)
             + self.role.forward(roles);
         let x = dropout(x, self.dropout);
-        let h = self.transformer.forward(x, pad.clone());
+        let h = self
+            .transformer
+            .forward(x, pad.clone(), reason_bias.clone());
         let h = self.norm.forward(h); // [batch, ctx_len, d_model]
         let keep = pad.bool_not().float().unsqueeze_dim::<3>(2); // [batch, ctx_len, 1]
         let q = (h.clone() * keep.clone()).sum_dim(1) / keep.sum_dim(1).clamp_min(1.0);
@@ -104,6 +117,7 @@ impl EmotionContagionEncoder {
             h,
             q,
             emotion_logits,
+            reason_bias,
         }
     }
 }

@@ -92,13 +92,15 @@ impl Attention {
     }
 
     /// `query` [batch, s1, d_model] attends `memory` [batch, s2, d_model]; `pad` [batch, s2] and `mask`
-    /// [batch, s1, s2] are true where attention is not allowed.
+    /// [batch, s1, s2] are true where attention is not allowed; `bias` [batch, s2] is added to every query's
+    /// score of each key (the reasoning mask: a head start for the context's reason words).
     pub fn forward(
         &self,
         query: Tensor<3>,
         memory: Tensor<3>,
         pad: Option<Tensor<2, Bool>>,
         mask: Option<Tensor<3, Bool>>,
+        bias: Option<Tensor<2>>,
     ) -> Tensor<3> {
         let [batch, s1, d_model] = query.dims();
         let d_k = d_model / self.n_heads;
@@ -106,6 +108,10 @@ impl Attention {
         let k = self.split(memory.clone(), &self.key);
         let v = self.split(memory, &self.value);
         let mut scores = q.matmul(k.transpose()).div_scalar((d_k as f32).sqrt());
+        if let Some(bias) = bias {
+            let [b, s2] = bias.dims();
+            scores = scores + bias.reshape([b, 1, 1, s2]);
+        }
         if let Some(pad) = pad {
             let [b, s2] = pad.dims();
             scores = scores.mask_fill(pad.reshape([b, 1, 1, s2]), MASKED_SCORE);
@@ -183,11 +189,19 @@ impl Encoder {
         Self { layers }
     }
 
-    /// `x` [batch, seq, d_model]; `pad` [batch, seq] true at padding.
-    pub fn forward(&self, mut x: Tensor<3>, pad: Tensor<2, Bool>) -> Tensor<3> {
+    /// `x` [batch, seq, d_model]; `pad` [batch, seq] true at padding; `bias` [batch, seq] added to the
+    /// attention score of each key.
+    pub fn forward(
+        &self,
+        mut x: Tensor<3>,
+        pad: Tensor<2, Bool>,
+        bias: Option<Tensor<2>>,
+    ) -> Tensor<3> {
         for l in &self.layers {
             let h = l.norm_2.forward(x.clone());
-            let h = l.mha.forward(h.clone(), h, Some(pad.clone()), None);
+            let h = l
+                .mha
+                .forward(h.clone(), h, Some(pad.clone()), None, bias.clone());
             x = x + dropout(h, l.dropout);
             let h = l.pwff.forward(l.norm_1.forward(x.clone()));
             x = x + dropout(h, l.dropout);
@@ -238,22 +252,30 @@ impl Decoder {
     }
 
     /// `x` [batch, seq, d_model] attends itself (`self_mask` [batch, seq, seq], true = not allowed) and
-    /// `memory` [batch, m, d_model] (`memory_pad` [batch, m], true at padding).
+    /// `memory` [batch, m, d_model] (`memory_pad` [batch, m], true at padding; `memory_bias` [batch, m] added
+    /// to the cross-attention score of each memory slot).
     pub fn forward(
         &self,
         mut x: Tensor<3>,
         self_mask: Option<Tensor<3, Bool>>,
         memory: Tensor<3>,
         memory_pad: Tensor<2, Bool>,
+        memory_bias: Option<Tensor<2>>,
     ) -> Tensor<3> {
         for l in &self.layers {
             let h = l.norm_3.forward(x.clone());
-            let h = l.self_attn.forward(h.clone(), h, None, self_mask.clone());
+            let h = l
+                .self_attn
+                .forward(h.clone(), h, None, self_mask.clone(), None);
             x = x + dropout(h, l.dropout);
             let h = l.norm_1.forward(x.clone());
-            let h = l
-                .cross_attn
-                .forward(h, memory.clone(), Some(memory_pad.clone()), None);
+            let h = l.cross_attn.forward(
+                h,
+                memory.clone(),
+                Some(memory_pad.clone()),
+                None,
+                memory_bias.clone(),
+            );
             x = x + dropout(h, l.dropout);
             let h = l.pwff.forward(l.norm_2.forward(x.clone()));
             x = x + dropout(h, l.dropout);

@@ -41,6 +41,11 @@ pub struct ModelConfig {
     /// Block diffusion: write the reply in blocks of this many tokens, left to right (BD3-LM); must divide
     /// `max_reply_len`. Absent (null) = one block, i.e. plain MDLM over the whole reply.
     pub block_len: Option<usize>,
+    /// Reasoning mask: a bias added to the attention score of every `<em>` (reason) context token, in the
+    /// encoder's self-attention and the decoder's cross-attention; 0 = off (ReflectDiffu's reasoning mask as a
+    /// soft bias; E^R, the reason embedding, is there either way). Absent (null) = 0, so configs written
+    /// before this option load unchanged.
+    pub reason_bias: Option<f32>,
 }
 
 /// Larger models are refused at validation: 1 G weights is 4 GB of f32 before optimizer state, far beyond what
@@ -89,6 +94,13 @@ impl ModelConfig {
             return Err(format!(
                 "model.dropout must be in [0, 1), found {}",
                 self.dropout
+            ));
+        }
+        if let Some(b) = self.reason_bias
+            && !b.is_finite()
+        {
+            return Err(format!(
+                "model.reason_bias must be a finite number or null, found {b}"
             ));
         }
         if let Some(b) = self.block_len
@@ -145,6 +157,7 @@ impl ModelConfig {
                 self.max_context_len,
             )
             .with_dropout(self.dropout)
+            .with_reason_bias(self.reason_bias.unwrap_or(0.0))
             .init(device),
             denoiser: DenoiserConfig::new(
                 self.vocab_size,

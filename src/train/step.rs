@@ -48,7 +48,8 @@ pub fn forward(
     }
     let x0: Vec<Vec<u32>> = samples.iter().map(|s| s.reply[..len].to_vec()).collect();
     let enc = model.encode(&batch);
-    let cond = Condition::unknown_intent(enc.h, batch.ctx_pad.clone(), batch.emotion.clone());
+    let cond = Condition::unknown_intent(enc.h, batch.ctx_pad.clone(), batch.emotion.clone())
+        .with_memory_bias(enc.reason_bias);
     let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), device);
     let hidden = model.denoise_train_hidden(
         ids_tensor(&xt, device),

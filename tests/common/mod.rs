@@ -48,5 +48,6 @@ pub fn condition(
         memory_pad: batch.ctx_pad.clone(),
         emotion: batch.emotion.clone(),
         intent: Tensor::from_data(TensorData::new(vec![9i64, 9], [2]), device),
+        memory_bias: enc.reason_bias,
     }
 }
