@@ -70,15 +70,7 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
     let m = &responder.config;
     let encoded = set
         .iter()
-        .map(|s| {
-            encode_sample(
-                &responder.tokenizer,
-                &responder.tagger,
-                s,
-                m.max_context_len,
-                m.max_reply_len,
-            )
-        })
+        .map(|s| encode_sample(&responder.tokenizer, &responder.tagger, s, m))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut progress = Progress::new(set.len(), 0);

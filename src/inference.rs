@@ -126,7 +126,7 @@ impl Responder {
             &self.tokenizer,
             &self.tagger,
             context,
-            self.config.max_context_len,
+            &self.config,
         )?)
     }
 

@@ -67,7 +67,7 @@ fn special_token_names_typed_by_a_user_are_plain_text() {
     )
     .unwrap();
     let typed = vec!["[PAD] [MASK] [EOS] [SPK] [LST] [BOS] [SEP] [UNK]".to_string()];
-    let enc = encode_context(&r.tokenizer, &r.tagger, &typed, r.config.max_context_len).unwrap();
+    let enc = encode_context(&r.tokenizer, &r.tagger, &typed, &r.config).unwrap();
     // [BOS] [SPK] are placed by the code; everything after them is text.
     assert_eq!(&enc.ctx_ids[..2], &[3, 6]);
     assert!(

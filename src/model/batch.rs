@@ -19,18 +19,18 @@ pub struct EncodedSample {
 }
 
 /// Encodes context turns (oldest first, the last one the speaker's) as
-/// `[BOS] [SPK] turn … [LST] turn … [SPK] turn`, dropping the oldest turns first when it is too long.
+/// `[BOS] [SPK] turn … [LST] turn … [SPK] turn`, within `cfg.max_context_len` tokens: the newest turns are kept
+/// and the oldest dropped first — except, with `cfg.keep_opening_turn`, the opening turn (where the speaker says
+/// what happened), whose first tokens (up to half the window) stay in front of the newest turns that fit.
 pub fn encode_context(
     tok: &TextTokenizer,
     tagger: &ReasonTagger,
     turns: &[String],
-    max_len: usize,
+    cfg: &super::ModelConfig,
 ) -> Result<EncodedSample, TokenizerError> {
-    let budget = max_len.saturating_sub(1); // room left after [BOS]
-    let mut pieces: Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> = Vec::new();
-    let mut used = 0;
-    let mut truncated = false;
-    for (back, turn) in turns.iter().rev().enumerate() {
+    let budget = cfg.max_context_len.saturating_sub(1); // room left after [BOS]
+    let n = turns.len();
+    let piece = |back: usize, turn: &String| -> Result<Piece, TokenizerError> {
         let (marker, role) = if back % 2 == 0 {
             (SPEAKER, ROLE_SPEAKER)
         } else {
@@ -41,39 +41,84 @@ pub fn encode_context(
         ids.extend(&enc.ids);
         let mut reasons = vec![0];
         reasons.extend(tagger.tag(&enc.words));
-        if used + ids.len() > budget {
-            truncated = true;
-            if pieces.is_empty() {
-                // The newest turn alone is too long: keep its marker and its last tokens.
-                let keep = budget.saturating_sub(1);
-                let cut = ids.len() - keep;
-                ids = std::iter::once(marker)
-                    .chain(ids[cut..].iter().copied())
-                    .collect();
-                reasons = std::iter::once(0)
-                    .chain(reasons[cut..].iter().copied())
-                    .collect();
-                pieces.push((ids.clone(), vec![role; ids.len()], reasons));
-            }
-            break;
-        }
-        used += ids.len();
-        pieces.push((ids.clone(), vec![role; ids.len()], reasons));
-    }
+        Ok(Piece {
+            roles: vec![role; ids.len()],
+            ids,
+            reasons,
+        })
+    };
+    let mut all: Vec<Piece> = turns
+        .iter()
+        .enumerate()
+        .map(|(i, t)| piece(n - 1 - i, t))
+        .collect::<Result<_, _>>()?;
+    let total: usize = all.iter().map(|p| p.ids.len()).sum();
     let mut out = EncodedSample {
         ctx_ids: vec![BOS],
         ctx_roles: vec![ROLE_NONE],
         ctx_reasons: vec![0],
         reply: Vec::new(),
         emotion: 0,
-        truncated,
+        truncated: total > budget,
     };
-    for (ids, roles, reasons) in pieces.into_iter().rev() {
-        out.ctx_ids.extend(ids);
-        out.ctx_roles.extend(roles);
-        out.ctx_reasons.extend(reasons);
+    let mut kept: Vec<Piece> = Vec::new();
+    let mut room = budget;
+    if total > budget && cfg.keep_opening_turn.unwrap_or(false) && n > 1 {
+        let mut opening = all.remove(0);
+        opening.keep_head(budget / 2);
+        room -= opening.ids.len();
+        kept.push(opening);
+    }
+    // Newest turns first, while they fit; a newest turn that alone is too long keeps its marker and its end.
+    let mut newest: Vec<Piece> = Vec::new();
+    for (k, mut p) in all.into_iter().rev().enumerate() {
+        if p.ids.len() > room {
+            if k == 0 {
+                p.keep_tail(room);
+                newest.push(p);
+            }
+            break;
+        }
+        room -= p.ids.len();
+        newest.push(p);
+    }
+    kept.extend(newest.into_iter().rev());
+    for p in kept {
+        out.ctx_ids.extend(p.ids);
+        out.ctx_roles.extend(p.roles);
+        out.ctx_reasons.extend(p.reasons);
     }
     Ok(out)
+}
+
+/// One encoded turn: its marker and tokens, their roles and reason tags.
+struct Piece {
+    ids: Vec<u32>,
+    roles: Vec<u32>,
+    reasons: Vec<u32>,
+}
+
+impl Piece {
+    /// Keeps the marker and the first `len - 1` tokens.
+    fn keep_head(&mut self, len: usize) {
+        let len = len.max(1).min(self.ids.len());
+        self.ids.truncate(len);
+        self.roles.truncate(len);
+        self.reasons.truncate(len);
+    }
+
+    /// Keeps the marker and the last `len - 1` tokens.
+    fn keep_tail(&mut self, len: usize) {
+        let cut = self.ids.len() - len.max(1).min(self.ids.len());
+        if cut == 0 {
+            return;
+        }
+        for v in [&mut self.ids, &mut self.roles, &mut self.reasons] {
+            let marker = v[0];
+            v.drain(..=cut);
+            v.insert(0, marker);
+        }
+    }
 }
 
 /// Encodes a training example: context as in [`encode_context`], reply as `tokens [EOS] [PAD]…` of fixed length
@@ -82,13 +127,12 @@ pub fn encode_sample(
     tok: &TextTokenizer,
     tagger: &ReasonTagger,
     sample: &crate::data::Sample,
-    max_ctx_len: usize,
-    max_reply_len: usize,
+    cfg: &super::ModelConfig,
 ) -> Result<EncodedSample, TokenizerError> {
-    let mut enc = encode_context(tok, tagger, &sample.context, max_ctx_len)?;
+    let mut enc = encode_context(tok, tagger, &sample.context, cfg)?;
     let mut reply = tok.encode(&sample.reply)?.ids;
     reply.push(EOS);
-    reply.resize(max_reply_len, PAD);
+    reply.resize(cfg.max_reply_len, PAD);
     enc.reply = reply;
     enc.emotion = sample.emotion;
     Ok(enc)
@@ -141,4 +185,76 @@ impl Batch {
 pub fn ids_tensor(rows: &[Vec<u32>], device: &Device) -> Tensor<2, Int> {
     let width = rows.first().map_or(0, Vec::len);
     int_tensor(rows.to_vec(), width, PAD, device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelConfig;
+
+    fn setup() -> (TextTokenizer, ReasonTagger) {
+        let texts = [
+            "my car broke down on the highway",
+            "oh no are you ok",
+            "i am fine now thanks",
+        ];
+        let tok = TextTokenizer::train(texts.iter().cycle().take(60).map(|t| t.to_string()), 300)
+            .unwrap();
+        (tok, ReasonTagger::from_word_list("broke\n"))
+    }
+
+    #[test]
+    fn the_opening_turn_survives_truncation_only_when_asked() {
+        let (tok, tagger) = setup();
+        let turns: Vec<String> = [
+            "my car broke down on the highway",
+            "oh no are you ok",
+            "i am fine now thanks",
+            "oh no are you ok",
+            "i am fine now thanks",
+        ]
+        .map(String::from)
+        .to_vec();
+        let len = |t: &str| tok.encode(t).unwrap().ids.len() + 1;
+        let (opening, newest) = (len(&turns[0]), len(&turns[4]));
+        // Room for [BOS], the two newest turns and a little more, but not for everything.
+        let max = 1 + newest + len(&turns[3]) + 3;
+        let mut cfg = ModelConfig::new(300).with_max_context_len(max);
+        let plain = encode_context(&tok, &tagger, &turns, &cfg).unwrap();
+        assert!(plain.truncated);
+        assert!(
+            !plain.ctx_reasons.contains(&crate::reason::EM),
+            "the opening turn was dropped"
+        );
+
+        cfg.keep_opening_turn = Some(true);
+        let kept = encode_context(&tok, &tagger, &turns, &cfg).unwrap();
+        assert!(kept.truncated && kept.ctx_ids.len() <= max);
+        let head = ((max - 1) / 2).min(opening);
+        // [BOS], then the opening turn's marker and first tokens (a speaker turn: 5 turns, it is the oldest).
+        assert_eq!(kept.ctx_ids[1], SPEAKER);
+        assert_eq!(
+            kept.ctx_ids[2..1 + head],
+            tok.encode(&turns[0]).unwrap().ids[..head - 1]
+        );
+        assert!(
+            kept.ctx_roles[1..1 + head]
+                .iter()
+                .all(|&r| r == ROLE_SPEAKER)
+        );
+        assert!(
+            kept.ctx_reasons.contains(&crate::reason::EM),
+            "'broke' is kept and tagged"
+        );
+        // The newest turn is there, whole, at the end.
+        let tail = tok.encode(&turns[4]).unwrap().ids;
+        assert_eq!(kept.ctx_ids[kept.ctx_ids.len() - tail.len()..], tail[..]);
+
+        // A conversation that fits is encoded the same either way.
+        cfg.max_context_len = 200;
+        let a = encode_context(&tok, &tagger, &turns, &cfg).unwrap();
+        cfg.keep_opening_turn = None;
+        assert_eq!(a, encode_context(&tok, &tagger, &turns, &cfg).unwrap());
+        assert!(!a.truncated);
+    }
 }

@@ -46,6 +46,10 @@ pub struct ModelConfig {
     /// soft bias; E^R, the reason embedding, is there either way). Absent (null) = 0, so configs written
     /// before this option load unchanged.
     pub reason_bias: Option<f32>,
+    /// When a conversation is longer than `max_context_len`, keep the opening turn's first tokens (up to half
+    /// the window: where the speaker says what happened) in front of the newest turns instead of dropping it
+    /// first. Absent (null) = false.
+    pub keep_opening_turn: Option<bool>,
 }
 
 /// Larger models are refused at validation: 1 G weights is 4 GB of f32 before optimizer state, far beyond what

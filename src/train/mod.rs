@@ -160,7 +160,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         let mut s = samples(convs, t.max_context_turns);
         s.truncate(limit.unwrap_or(usize::MAX));
         Ok(s.iter()
-            .map(|s| encode_sample(&tokenizer, &tagger, s, m.max_context_len, m.max_reply_len))
+            .map(|s| encode_sample(&tokenizer, &tagger, s, m))
             .collect::<Result<_, _>>()?)
     };
     let train_set = encode(&train_convs, t.train_samples)?;
