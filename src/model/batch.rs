@@ -31,7 +31,7 @@ pub fn encode_context(
     let budget = cfg.max_context_len.saturating_sub(1); // room left after [BOS]
     let n = turns.len();
     let piece = |back: usize, turn: &String| -> Result<Piece, TokenizerError> {
-        let (marker, role) = if back % 2 == 0 {
+        let (marker, role) = if back.is_multiple_of(2) {
             (SPEAKER, ROLE_SPEAKER)
         } else {
             (LISTENER, ROLE_LISTENER)
