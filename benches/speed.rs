@@ -15,7 +15,7 @@ use reflectdiffu::diffusion::sampler::SamplerConfig;
 use reflectdiffu::model::EncodedSample;
 use reflectdiffu::train::RunConfig;
 use reflectdiffu::train::clip::clip_global_norm;
-use reflectdiffu::train::step::forward;
+use reflectdiffu::train::step::{StepOptions, forward};
 
 fn devices() -> Vec<(&'static str, Device)> {
     let wanted = std::env::var("BENCH_DEVICES").unwrap_or_else(|_| "flex,wgpu".into());
@@ -70,11 +70,10 @@ fn synthetic_batch(cfg: &RunConfig) -> Vec<EncodedSample> {
 }
 
 fn train_step(c: &mut Criterion) {
-    let cfg: RunConfig = checkpoint::read_json(
-        Path::new(checkpoint::DEFAULT_CHECKPOINT),
-        checkpoint::CONFIG,
-    )
-    .expect("shipped config");
+    // BENCH_CHECKPOINT=DIR measures the step at that checkpoint's config (shapes, block length, options).
+    let dir = std::env::var("BENCH_CHECKPOINT").unwrap_or(checkpoint::DEFAULT_CHECKPOINT.into());
+    let cfg: RunConfig = checkpoint::read_json(Path::new(&dir), checkpoint::CONFIG)
+        .expect("a checkpoint's config.json");
     let batch = synthetic_batch(&cfg);
     let refs: Vec<&EncodedSample> = batch.iter().collect();
     for (name, device) in devices() {
@@ -85,7 +84,14 @@ fn train_step(c: &mut Criterion) {
         c.bench_function(&format!("train_step_shipped_config/{name}"), |b| {
             b.iter(|| {
                 let m = model.take().unwrap();
-                let losses = forward(&m, cfg.model.block(), &refs, 1.0, false, &mut rng, &device);
+                let opts = StepOptions {
+                    block: cfg.model.block(),
+                    emotion_weight: 1.0,
+                    trim: false,
+                    contrastive_weight: 0.0,
+                    contrastive_temperature: 1.0,
+                };
+                let losses = forward(&m, &refs, None, &opts, &mut rng, &device);
                 let _ = losses.total.clone().into_scalar::<f32>();
                 let mut grads = GradientsParams::from_grads(losses.total.backward(), &m);
                 // As train does: clip the global norm (one extra reduction and read-back per step).

@@ -65,6 +65,11 @@ impl Lexicon {
             || self.categories.contains_key(word)
     }
 
+    /// The VADER mean valence of a (lower-cased) word.
+    pub fn valence(&self, word: &str) -> Option<f32> {
+        self.valence.get(word).copied()
+    }
+
     /// Every word the rule marks.
     pub fn rule_words(&self) -> impl Iterator<Item = &String> {
         self.valence

@@ -60,11 +60,13 @@ impl ReasonTagger {
     /// Builds the word set from the VADER lexicon (`word\tmean\tsd\t[ratings]`) and Empath's `categories.tsv`
     /// (`category\tword\tword…`).
     pub fn from_lexicons(vader: &str, empath: &str) -> Self {
+        Self::from_lexicon(&crate::era::Lexicon::parse(vader, empath))
+    }
+
+    /// The rule's words of a parsed lexicon.
+    pub fn from_lexicon(lexicon: &crate::era::Lexicon) -> Self {
         Self {
-            words: crate::era::Lexicon::parse(vader, empath)
-                .rule_words()
-                .cloned()
-                .collect(),
+            words: lexicon.rule_words().cloned().collect(),
         }
     }
 

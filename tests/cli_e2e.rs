@@ -325,3 +325,51 @@ fn a_block_diffusion_model_trains_samples_and_evaluates() {
         .assert()
         .success();
 }
+
+#[test]
+fn the_emotion_contagion_options_train_resume_and_answer() {
+    // Reasoning mask, opening turn kept, polarity experts with their contrastive loss: all on at once.
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_run_config(dir.path(), "contagion", |c| {
+        c["model"]["reason_bias"] = serde_json::json!(2.0);
+        c["model"]["keep_opening_turn"] = serde_json::json!(true);
+        c["model"]["polarity_experts"] = serde_json::json!(true);
+        c["model"]["max_context_len"] = serde_json::json!(16);
+        c["train"]["contrastive_weight"] = serde_json::json!(0.5);
+        c["train"]["max_steps"] = serde_json::json!(2);
+    });
+    let ck = dir.path().join("contagion");
+    Command::from_std(train_cmd(&config, &ck))
+        .assert()
+        .success();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ck.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["model"]["polarity_experts"], true);
+    Command::from_std(train_cmd(&config, &ck))
+        .args(["--resume", "--max-steps", "3"])
+        .assert()
+        .success();
+    let out = bin()
+        .args([
+            "sample",
+            "--json",
+            "--explain",
+            "--steps",
+            "4",
+            "--checkpoint",
+        ])
+        .arg(&ck)
+        .args([
+            "My dog died.",
+            "oh no.",
+            "I miss him so much, the house is empty and quiet.",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(out)).unwrap();
+    assert_eq!(v["explain"]["emotion"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["truncated"], true,
+        "16 tokens cannot hold the whole conversation"
+    );
+}

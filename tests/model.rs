@@ -236,3 +236,34 @@ fn the_reasoning_mask_moves_attention_only_when_the_context_has_reason_words() {
         .collect();
     assert_eq!(logits(&plain, &untagged), logits(&biased, &untagged));
 }
+
+#[test]
+fn the_polarity_experts_loss_enters_the_training_loss() {
+    use rand::SeedableRng;
+    use reflectdiffu::train::step::{StepOptions, forward};
+    let device = Device::flex().autodiff();
+    let model = tiny_config()
+        .with_polarity_experts(Some(true))
+        .with_dropout(0.0)
+        .init(&device);
+    let s = samples();
+    let refs: Vec<_> = s.iter().collect();
+    let total = |weight: f32, polarity: Option<&[i8]>| {
+        let opts = StepOptions {
+            block: REPLY,
+            emotion_weight: 1.0,
+            trim: false,
+            contrastive_weight: weight,
+            contrastive_temperature: 0.1,
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        forward(&model, &refs, polarity, &opts, &mut rng, &device)
+            .total
+            .into_scalar::<f32>()
+    };
+    let base = total(0.0, Some(&[1, 1]));
+    assert!((total(0.5, Some(&[1, 1])) - base).abs() > 1e-4);
+    // No labels, or no two contexts of one polarity: nothing is added.
+    assert_eq!(total(0.5, None), base);
+    assert_eq!(total(0.5, Some(&[1, -1])), base);
+}

@@ -79,24 +79,9 @@ fn inputs(c: &EraCommon) -> anyhow::Result<Inputs> {
             tok_path.display()
         )
     })?;
-    let lex = c
-        .lexicons
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(crate::train::DEFAULT_LEXICON_DIR));
-    let read = |p: PathBuf| {
-        std::fs::read_to_string(&p).with_context(|| {
-            format!(
-                "cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)",
-                p.display()
-            )
-        })
-    };
     Ok(Inputs {
         tokenizer: TextTokenizer::from_bytes(&bytes)?,
-        lexicon: Lexicon::parse(
-            &read(lex.join("vader/vader_lexicon.txt"))?,
-            &read(lex.join("empath/categories.tsv"))?,
-        ),
+        lexicon: crate::train::read_lexicon(c.lexicons.as_deref())?,
         reccon: c
             .reccon
             .clone()

@@ -6,6 +6,7 @@ use burn::nn::transformer::TransformerEncoderConfig;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
+use super::experts::{ExpertOutput, PolarityExperts};
 use super::layers::{Encoder, dropout};
 
 /// Speaker role ids of context tokens: the person telling what happened, the listener, or neither ([BOS], pad).
@@ -30,6 +31,9 @@ pub struct EncoderConfig {
     /// self-attention and the decoder's cross-attention. 0 = off.
     #[config(default = 0.0)]
     pub reason_bias: f32,
+    /// Positive / negative experts on Q before the emotion head ([`PolarityExperts`]).
+    #[config(default = false)]
+    pub polarity_experts: bool,
 }
 
 #[derive(Module, Debug)]
@@ -41,6 +45,7 @@ pub struct EmotionContagionEncoder {
     transformer: Encoder,
     norm: LayerNorm,
     emotion_head: Linear,
+    experts: Option<PolarityExperts>,
     dropout: f64,
     reason_bias: f32,
 }
@@ -56,6 +61,8 @@ pub struct EncoderOutput {
     pub emotion_logits: Tensor<2>,
     /// The reasoning mask as attention-score bias per context token, [batch, ctx_len]; `None` when off.
     pub reason_bias: Option<Tensor<2>>,
+    /// The polarity experts' outputs (for their training loss); `None` without experts.
+    pub experts: Option<ExpertOutput>,
 }
 
 impl EncoderConfig {
@@ -77,6 +84,9 @@ impl EncoderConfig {
             ),
             norm: LayerNormConfig::new(self.d_model).init(device),
             emotion_head: LinearConfig::new(self.d_model, self.n_emotions).init(device),
+            experts: self
+                .polarity_experts
+                .then(|| PolarityExperts::new(self.d_model, device)),
             dropout: self.dropout,
             reason_bias: self.reason_bias,
         }
@@ -112,12 +122,15 @@ impl EmotionContagionEncoder {
         let keep = pad.bool_not().float().unsqueeze_dim::<3>(2); // [batch, ctx_len, 1]
         let q = (h.clone() * keep.clone()).sum_dim(1) / keep.sum_dim(1).clamp_min(1.0);
         let q: Tensor<2> = q.squeeze_dim(1); // [batch, d_model]
-        let emotion_logits = self.emotion_head.forward(dropout(q.clone(), self.dropout));
+        let experts = self.experts.as_ref().map(|e| e.forward(q.clone()));
+        let read = experts.as_ref().map_or(q.clone(), |e| e.q.clone());
+        let emotion_logits = self.emotion_head.forward(dropout(read, self.dropout));
         EncoderOutput {
             h,
             q,
             emotion_logits,
             reason_bias,
+            experts,
         }
     }
 }

@@ -5,6 +5,7 @@ mod batch;
 pub mod block;
 mod denoiser;
 mod encoder;
+pub mod experts;
 pub mod layers;
 
 pub use batch::{Batch, EncodedSample, encode_context, encode_sample, ids_tensor};
@@ -50,6 +51,9 @@ pub struct ModelConfig {
     /// the window: where the speaker says what happened) in front of the newest turns instead of dropping it
     /// first. Absent (null) = false.
     pub keep_opening_turn: Option<bool>,
+    /// Positive / negative polarity experts on the pooled context before the emotion head, trained with a
+    /// contrastive loss on the context's VADER polarity (`train.contrastive_weight`). Absent (null) = false.
+    pub polarity_experts: Option<bool>,
 }
 
 /// Larger models are refused at validation: 1 G weights is 4 GB of f32 before optimizer state, far beyond what
@@ -162,6 +166,7 @@ impl ModelConfig {
             )
             .with_dropout(self.dropout)
             .with_reason_bias(self.reason_bias.unwrap_or(0.0))
+            .with_polarity_experts(self.polarity_experts.unwrap_or(false))
             .init(device),
             denoiser: DenoiserConfig::new(
                 self.vocab_size,

@@ -50,6 +50,20 @@ pub struct TrainConfig {
     /// [PAD]; validation always scores the full reply. Absent = false (runs before this option).
     #[serde(default)]
     pub length_buckets: bool,
+    /// Weight of the polarity experts' loss (NT-Xent + gate BCE; only with `model.polarity_experts`).
+    #[serde(default = "default_contrastive_weight")]
+    pub contrastive_weight: f32,
+    /// NT-Xent temperature.
+    #[serde(default = "default_contrastive_temperature")]
+    pub contrastive_temperature: f32,
+}
+
+fn default_contrastive_weight() -> f32 {
+    0.1
+}
+
+fn default_contrastive_temperature() -> f32 {
+    0.1
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +135,16 @@ impl RunConfig {
                 t.grad_clip
             ));
         }
+        if !(t.contrastive_temperature > 0.0 && t.contrastive_temperature.is_finite()) {
+            return Err(format!(
+                "train.contrastive_temperature must be a finite number > 0, found {}",
+                t.contrastive_temperature
+            ));
+        }
         for (name, v) in [
             ("weight_decay", t.weight_decay),
             ("emotion_weight", t.emotion_weight),
+            ("contrastive_weight", t.contrastive_weight),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!(

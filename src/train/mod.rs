@@ -5,6 +5,7 @@
 mod batches;
 pub mod clip;
 mod config;
+pub mod contrast;
 pub mod step;
 
 pub use config::{ConfigError, RunConfig, TrainConfig};
@@ -63,7 +64,8 @@ pub struct TrainState {
     pub metrics_bytes: u64,
 }
 
-fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
+/// The Empath and VADER lexicons from `dir` (default [`DEFAULT_LEXICON_DIR`]).
+pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::era::Lexicon> {
     let dir = dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR));
@@ -72,10 +74,14 @@ fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
             format!("cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)", p.display())
         })
     };
-    Ok(ReasonTagger::from_lexicons(
+    Ok(crate::era::Lexicon::parse(
         &read(dir.join("vader/vader_lexicon.txt"))?,
         &read(dir.join("empath/categories.tsv"))?,
     ))
+}
+
+fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
+    Ok(ReasonTagger::from_lexicon(&read_lexicon(dir)?))
 }
 
 /// Trains (or resumes) a run into `opts.out`; returns the final state.
@@ -164,6 +170,26 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             .collect::<Result<_, _>>()?)
     };
     let train_set = encode(&train_convs, t.train_samples)?;
+    // The context polarity from VADER, for the polarity experts' loss (same order as `train_set`).
+    let polarity: Option<Vec<i8>> = if m.polarity_experts.unwrap_or(false) {
+        let lexicon = read_lexicon(opts.lexicons.as_deref())?;
+        let mut s = samples(&train_convs, t.max_context_turns);
+        s.truncate(t.train_samples.unwrap_or(usize::MAX));
+        Some(
+            s.iter()
+                .map(|s| contrast::polarity(&s.context, &lexicon))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let step_opts = step::StepOptions {
+        block,
+        emotion_weight: t.emotion_weight,
+        trim: t.length_buckets,
+        contrastive_weight: t.contrastive_weight,
+        contrastive_temperature: t.contrastive_temperature,
+    };
     let valid_set = encode(&valid_convs, t.valid_samples)?;
     eprintln!(
         "{} train / {} valid samples, vocab {}",
@@ -232,12 +258,14 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             let mut rng = StdRng::seed_from_u64(
                 t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
+            let pol: Option<Vec<i8>> = polarity
+                .as_ref()
+                .map(|p| chunk.iter().map(|&i| p[i]).collect());
             let losses = step::forward(
                 &model,
-                block,
                 &batch,
-                t.emotion_weight,
-                t.length_buckets,
+                pol.as_deref(),
+                &step_opts,
                 &mut rng,
                 &device,
             );

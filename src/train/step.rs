@@ -11,6 +11,36 @@ use crate::diffusion::{q_xt, sample_t};
 use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
 use crate::tokenizer::EOS;
 
+use super::contrast;
+
+/// What a training pass computes besides the batch.
+#[derive(Debug, Clone, Copy)]
+pub struct StepOptions {
+    /// Diffusion block length (`ModelConfig::block`).
+    pub block: usize,
+    /// λ of the emotion cross-entropy.
+    pub emotion_weight: f32,
+    /// Score block models only up to the block holding the batch's last [EOS] (`train.length_buckets`).
+    pub trim: bool,
+    /// Weight and temperature of the polarity experts' loss (used when the model has experts and the batch
+    /// comes with polarities).
+    pub contrastive_weight: f32,
+    pub contrastive_temperature: f32,
+}
+
+impl StepOptions {
+    /// Validation: the diffusion loss alone, on full replies.
+    pub fn validation(block: usize) -> Self {
+        Self {
+            block,
+            emotion_weight: 0.0,
+            trim: false,
+            contrastive_weight: 0.0,
+            contrastive_temperature: 1.0,
+        }
+    }
+}
+
 pub struct Losses {
     pub total: Tensor<1>,
     pub diffusion: Tensor<1>,
@@ -24,13 +54,18 @@ pub struct Losses {
 /// computes the blocks after a reply has ended, so training need not either.
 pub fn forward(
     model: &ReflectDiffu,
-    block: usize,
     samples: &[&EncodedSample],
-    emotion_weight: f32,
-    trim: bool,
+    polarity: Option<&[i8]>,
+    opts: &StepOptions,
     rng: &mut impl Rng,
     device: &Device,
 ) -> Losses {
+    let StepOptions {
+        block,
+        emotion_weight,
+        trim,
+        ..
+    } = *opts;
     let rows = samples.len();
     let full = samples[0].reply.len();
     let len = if trim && block < full {
@@ -81,8 +116,20 @@ pub fn forward(
     let emotion = CrossEntropyLossConfig::new()
         .init(device)
         .forward(enc.emotion_logits.clone(), batch.emotion);
+    let mut total = diffusion.clone() + emotion * emotion_weight;
+    if let (Some(e), Some(labels)) = (&enc.experts, polarity)
+        && opts.contrastive_weight > 0.0
+        && let Some(c) = contrast::loss(
+            e.z.clone(),
+            e.gate_logit.clone(),
+            labels,
+            opts.contrastive_temperature,
+        )
+    {
+        total = total + c * opts.contrastive_weight;
+    }
     Losses {
-        total: diffusion.clone() + emotion * emotion_weight,
+        total,
         diffusion,
         emotion_logits: enc.emotion_logits,
     }
@@ -121,7 +168,14 @@ pub fn validate(
     let (mut loss, mut correct, mut n) = (0.0f64, 0usize, 0usize);
     for chunk in set.chunks(batch_size) {
         let refs: Vec<&EncodedSample> = chunk.iter().collect();
-        let out = forward(model, block, &refs, 0.0, false, &mut rng, device);
+        let out = forward(
+            model,
+            &refs,
+            None,
+            &StepOptions::validation(block),
+            &mut rng,
+            device,
+        );
         loss += out.diffusion.into_scalar::<f32>() as f64 * chunk.len() as f64;
         let pred = out
             .emotion_logits
