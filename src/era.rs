@@ -17,7 +17,8 @@ use crate::reason::{EMPATH_EMOTION_CATEGORIES, VADER_MIN_ABS_VALENCE};
 
 /// Hashed feature space (2^18 weights, 1 MB as f32).
 const FEATURE_BITS: u32 = 18;
-const MAGIC: &[u8; 8] = b"RDERA01\0";
+/// The first bytes of an ERA tagger file.
+pub const MAGIC: &[u8; 8] = b"RDERA01\0";
 
 /// The Empath emotion categories and VADER valences of words.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -73,12 +73,13 @@ pub fn model_config_from_json(json: &[u8]) -> Result<ModelConfig, InferenceError
 }
 
 impl Responder {
-    /// Builds a responder from the checkpoint's files as bytes.
+    /// Builds a responder from the checkpoint's files as bytes (`reasons`: `reason_words.txt` or
+    /// `reason_tagger.bin`).
     pub fn from_bytes(
         config_json: &[u8],
         weights: Vec<u8>,
         tokenizer_json: &[u8],
-        reason_words: &str,
+        reasons: &[u8],
         device: &Device,
     ) -> Result<Self, InferenceError> {
         let config = model_config_from_json(config_json)?;
@@ -102,7 +103,7 @@ impl Responder {
             model,
             config,
             tokenizer,
-            tagger: ReasonTagger::from_word_list(reason_words),
+            tagger: ReasonTagger::from_bytes(reasons).map_err(InferenceError::Config)?,
             device: device.clone(),
         })
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::inference::Reply;
-use crate::reason::{EM, ReasonTagger};
+use crate::reason::ReasonTagger;
 use crate::safety::{Assessment, CRISIS_NOTE};
 use crate::tokenizer::{TextTokenizer, TokenizerError};
 
@@ -104,12 +104,12 @@ pub fn reason_segments(
         }
     };
     let mut at = 0;
-    for ((range, _), tag) in words.iter().zip(tagger.tag(&lowered)) {
+    for ((range, _), reason) in words.iter().zip(tagger.tag_words(&lowered)) {
         if range.start < at {
             continue; // overlapping offsets (should not happen); keep the text exact
         }
         push(&text[at..range.start], false);
-        push(&text[range.clone()], tag == EM);
+        push(&text[range.clone()], reason);
         at = range.end;
     }
     push(&text[at..], false);

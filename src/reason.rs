@@ -1,10 +1,11 @@
 //! Emotion-reason tags (the "reasoning mask" of ReflectDiffu): each context token is `<em>` (carries the emotion
 //! or its cause) or `<noem>`.
 //!
-//! Until the ERA tagger (trained on RECCON spans) exists, tags come from a lexicon rule, and [`ReasonTagger`] is
-//! the one place a trained tagger will replace. Rule: a word is `<em>` when VADER (Hutto & Gilbert 2014) gives it
-//! a mean valence of at least [`VADER_MIN_ABS_VALENCE`] in absolute value, or when it belongs to one of Empath's
-//! (Fast et al. 2016) emotion categories in [`EMPATH_EMOTION_CATEGORIES`].
+//! [`ReasonTagger`] is the one place tags come from: a word list (the lexicon rule: a word is `<em>` when VADER,
+//! Hutto & Gilbert 2014, gives it a mean valence of at least [`VADER_MIN_ABS_VALENCE`] in absolute value, or when
+//! it belongs to one of Empath's, Fast et al. 2016, emotion categories in [`EMPATH_EMOTION_CATEGORIES`]; an empty
+//! list tags nothing), or the ERA tagger trained on RECCON's cause spans ([`crate::era`]). A checkpoint keeps the
+//! tagger its model was trained with (`reason_words.txt` or `reason_tagger.bin`).
 
 use std::collections::HashSet;
 
@@ -51,9 +52,23 @@ pub const EMPATH_EMOTION_CATEGORIES: [&str; 30] = [
 ];
 
 /// Tags words as emotion reasons.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReasonTagger {
-    words: HashSet<String>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Words(HashSet<String>),
+    Era(Box<crate::era::EraModel>),
+}
+
+impl Default for ReasonTagger {
+    fn default() -> Self {
+        Self {
+            kind: Kind::Words(HashSet::new()),
+        }
+    }
 }
 
 impl ReasonTagger {
@@ -66,45 +81,109 @@ impl ReasonTagger {
     /// The rule's words of a parsed lexicon.
     pub fn from_lexicon(lexicon: &crate::era::Lexicon) -> Self {
         Self {
-            words: lexicon.rule_words().cloned().collect(),
+            kind: Kind::Words(lexicon.rule_words().cloned().collect()),
         }
+    }
+
+    /// A trained ERA tagger; it must not need the lexicons (`era train --no-lexicon`), which a checkpoint does
+    /// not carry.
+    pub fn from_era(model: crate::era::EraModel) -> Result<Self, String> {
+        if model.uses_lexicon {
+            return Err(
+                "this ERA tagger reads lexicon features; train one with `reflectdiffu era train --no-lexicon` \
+                 to use it in a model"
+                    .into(),
+            );
+        }
+        Ok(Self {
+            kind: Kind::Era(Box::new(model)),
+        })
     }
 
     /// Loads a word list written by [`Self::to_word_list`] (one word per line).
     pub fn from_word_list(text: &str) -> Self {
         Self {
-            words: text
-                .lines()
-                .map(str::trim)
-                .filter(|w| !w.is_empty())
-                .map(String::from)
-                .collect(),
+            kind: Kind::Words(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .map(String::from)
+                    .collect(),
+            ),
         }
     }
 
-    /// One word per line, sorted, so the file is stable across runs.
-    pub fn to_word_list(&self) -> String {
-        let mut w: Vec<&str> = self.words.iter().map(String::as_str).collect();
-        w.sort_unstable();
-        w.join("\n") + "\n"
+    /// A checkpoint's tagger file: an ERA tagger (`era.bin` format) or a word list (UTF-8 text).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.starts_with(crate::era::MAGIC) {
+            return Self::from_era(crate::era::EraModel::from_bytes(bytes)?);
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| "the reason word list is not UTF-8 text".to_string())?;
+        Ok(Self::from_word_list(text))
     }
 
+    /// The checkpoint file this tagger is saved as, and its bytes.
+    pub fn to_file(&self) -> (&'static str, Vec<u8>) {
+        match &self.kind {
+            Kind::Words(_) => (REASON_WORDS_FILE, self.to_word_list().into_bytes()),
+            Kind::Era(m) => (REASON_TAGGER_FILE, m.to_bytes()),
+        }
+    }
+
+    /// One word per line, sorted, so the file is stable across runs (empty for an ERA tagger).
+    pub fn to_word_list(&self) -> String {
+        match &self.kind {
+            Kind::Words(words) => {
+                let mut w: Vec<&str> = words.iter().map(String::as_str).collect();
+                w.sort_unstable();
+                w.join("\n") + "\n"
+            }
+            Kind::Era(_) => String::new(),
+        }
+    }
+
+    /// Words in the list (0 for an ERA tagger).
     pub fn len(&self) -> usize {
-        self.words.len()
+        match &self.kind {
+            Kind::Words(w) => w.len(),
+            Kind::Era(_) => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.len() == 0
     }
 
-    /// `EM` or `NOEM` for each token, given the lower-cased word each token belongs to.
-    pub fn tag(&self, token_words: &[String]) -> Vec<u32> {
-        token_words
+    /// `<em>` (true) or not for each word of a turn (lower-cased, as the tokenizer splits them).
+    pub fn tag_words(&self, words: &[String]) -> Vec<bool> {
+        match &self.kind {
+            Kind::Words(set) => words.iter().map(|w| set.contains(w)).collect(),
+            Kind::Era(m) => m.tag(words, None),
+        }
+    }
+
+    /// `EM` or `NOEM` for each token of an encoded turn (every piece of a word shares its tag).
+    pub fn tag(&self, enc: &crate::tokenizer::Encoded) -> Vec<u32> {
+        let mut words: Vec<String> = Vec::new();
+        for (&w, text) in enc.word_index.iter().zip(&enc.words) {
+            if words.len() <= w {
+                words.resize(w + 1, String::new());
+                words[w] = text.clone();
+            }
+        }
+        let tags = self.tag_words(&words);
+        enc.word_index
             .iter()
-            .map(|w| if self.words.contains(w) { EM } else { NOEM })
+            .map(|&w| if tags[w] { EM } else { NOEM })
             .collect()
     }
 }
+
+/// Checkpoint file of a word-list tagger.
+pub const REASON_WORDS_FILE: &str = "reason_words.txt";
+/// Checkpoint file of an ERA tagger.
+pub const REASON_TAGGER_FILE: &str = "reason_tagger.bin";
 
 #[cfg(test)]
 mod tests {
@@ -118,7 +197,10 @@ mod tests {
         let words: Vec<String> = ["i", "was", "scared", "okay", "terrified", "desk"]
             .map(String::from)
             .to_vec();
-        assert_eq!(t.tag(&words), [NOEM, NOEM, EM, NOEM, EM, NOEM]);
+        assert_eq!(
+            t.tag_words(&words),
+            [false, false, true, false, true, false]
+        );
         assert_eq!(ReasonTagger::from_word_list(&t.to_word_list()), t);
     }
 }

@@ -54,6 +54,8 @@ pub struct Encoded {
     pub ids: Vec<u32>,
     /// For each token, the lower-cased word it is part of (all subword pieces of a word share it).
     pub words: Vec<String>,
+    /// For each token, the index of its word in the turn (0, 0, 1, 2, 2, …).
+    pub word_index: Vec<usize>,
 }
 
 /// The tokenizer as the model uses it.
@@ -140,6 +142,11 @@ impl TextTokenizer {
         Ok(Encoded {
             ids: enc.get_ids().to_vec(),
             words,
+            word_index: enc
+                .get_word_ids()
+                .iter()
+                .map(|w| w.unwrap_or(0) as usize)
+                .collect(),
         })
     }
 

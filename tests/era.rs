@@ -74,3 +74,77 @@ fn the_tagger_trains_beats_the_lexicon_rule_on_its_own_fixture_and_tags_text() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--reccon DIR"));
 }
+
+#[test]
+fn a_model_trains_with_the_era_tagger_or_no_tags_and_keeps_its_tagger() {
+    use common::cli::{tiny_run_config, train_cmd};
+    let dir = tempfile::tempdir().unwrap();
+    let with_lexicon = dir.path().join("era_lex.bin");
+    let plain = dir.path().join("era.bin");
+    stdout_ok(era(&["train", "--out", with_lexicon.to_str().unwrap()]));
+    stdout_ok(era(&[
+        "train",
+        "--no-lexicon",
+        "--out",
+        plain.to_str().unwrap(),
+    ]));
+
+    // A tagger that needs the lexicons cannot go into a checkpoint.
+    let cfg = tiny_run_config(dir.path(), "lex", |c| {
+        c["train"]["reason_tags"] = serde_json::json!({"era": with_lexicon});
+    });
+    let out = train_cmd(&cfg, &dir.path().join("lex")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-lexicon"));
+
+    let text = "I was so scared when my car broke down on the highway.";
+    let explain = |ck: &std::path::Path| -> serde_json::Value {
+        let out = reflectdiffu()
+            .args([
+                "sample",
+                "--json",
+                "--explain",
+                "--steps",
+                "2",
+                "--checkpoint",
+            ])
+            .arg(ck)
+            .arg(text)
+            .output()
+            .unwrap();
+        serde_json::from_str(&stdout_ok(out)).unwrap()
+    };
+    let marked = |v: &serde_json::Value| -> usize {
+        v["explain"]["reasons"][0]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["reason"] == true)
+            .count()
+    };
+
+    let cfg = tiny_run_config(dir.path(), "era", |c| {
+        c["train"]["reason_tags"] = serde_json::json!({"era": plain});
+    });
+    let ck = dir.path().join("era");
+    stdout_ok(train_cmd(&cfg, &ck).output().unwrap());
+    assert!(ck.join("reason_tagger.bin").exists() && !ck.join("reason_words.txt").exists());
+    // The checkpoint's tagger is the file it was trained with: it marks what `era tag` marks.
+    let tagged = stdout_ok(era(&["tag", "--model", plain.to_str().unwrap(), text]));
+    assert_eq!(marked(&explain(&ck)), tagged.matches('«').count());
+
+    let cfg = tiny_run_config(dir.path(), "none", |c| {
+        c["train"]["reason_tags"] = serde_json::json!("none");
+    });
+    let ck = dir.path().join("none");
+    stdout_ok(train_cmd(&cfg, &ck).output().unwrap());
+    assert_eq!(marked(&explain(&ck)), 0);
+    // Resuming keeps the tagger.
+    stdout_ok(
+        train_cmd(&cfg, &ck)
+            .args(["--resume", "--max-steps", "2"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(marked(&explain(&ck)), 0);
+}

@@ -12,7 +12,10 @@ checkpoint="${1:-checkpoints/default}"
 dist="web/dist"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
-for f in config.json model.bpk tokenizer.json reason_words.txt; do
+# The reason tagger the model was trained with: an ERA tagger or the lexicon rule's word list.
+reasons=reason_words.txt
+[ -f "$checkpoint/reason_tagger.bin" ] && reasons=reason_tagger.bin
+for f in config.json model.bpk tokenizer.json "$reasons"; do
   if [ ! -f "$checkpoint/$f" ]; then
     echo "error: $checkpoint/$f is missing; pass a checkpoint folder written by 'reflectdiffu train'" >&2
     exit 1
@@ -43,9 +46,10 @@ mkdir -p "$dist/pkg" "$dist/model"
 wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/reflectdiffu_web.wasm"
 cp web/www/index.html web/www/app.js web/www/worker.js web/www/style.css web/www/favicon.svg "$dist/"
-for f in config.json tokenizer.json reason_words.txt; do
+for f in config.json tokenizer.json "$reasons"; do
   cp "$checkpoint/$f" "$dist/model/$f"
 done
+printf '{"reasons": "%s"}\n' "$reasons" > "$dist/model/manifest.json"
 # The weights as f16: half the download (10 instead of 20 MB for the shipped model); the page casts them back
 # to f32, and on 500 ED test replies 495 come out identical (BENCHMARKS.md). Needs the native CLI.
 cargo run --release --quiet -- export --checkpoint "$checkpoint" --format burnpack-f16 --out "$dist/model/model.bpk"

@@ -5,7 +5,7 @@
 //!   config.json        the run config (model + train sections) the weights were built from
 //!   model.bpk          weights, burnpack
 //!   tokenizer.json     Hugging Face tokenizer
-//!   reason_words.txt   the lexicon of the emotion-reason tagger
+//!   reason_words.txt   the emotion-reason tagger: the lexicon rule's words (or reason_tagger.bin, an ERA tagger)
 //!   meta.json          what data, how many steps, wall time, validation metrics
 //!   metrics.jsonl      one line per logged step / epoch
 //!   curves.svg         training and validation curves drawn from metrics.jsonl
@@ -40,7 +40,8 @@ pub use metrics::{append_metrics, sync_metrics, truncate_metrics, write_curves};
 pub const CONFIG: &str = "config.json";
 pub const WEIGHTS: &str = "model.bpk";
 pub const TOKENIZER: &str = "tokenizer.json";
-pub const REASON_WORDS: &str = "reason_words.txt";
+pub const REASON_WORDS: &str = crate::reason::REASON_WORDS_FILE;
+pub const REASON_TAGGER: &str = crate::reason::REASON_TAGGER_FILE;
 pub const META: &str = "meta.json";
 pub const METRICS: &str = "metrics.jsonl";
 pub const CURVES: &str = "curves.svg";
@@ -166,13 +167,23 @@ pub fn read_text(dir: &Path, file: &'static str) -> Result<String, CheckpointErr
     String::from_utf8(read(dir, file)?).map_err(|e| io_err(&dir.join(file), e))
 }
 
+/// The bytes of the checkpoint's reason tagger: `reason_tagger.bin` (ERA) when present, else
+/// `reason_words.txt`.
+pub fn read_reasons(dir: &Path) -> Result<Vec<u8>, CheckpointError> {
+    if has(dir, REASON_TAGGER) {
+        read(dir, REASON_TAGGER)
+    } else {
+        read(dir, REASON_WORDS)
+    }
+}
+
 /// Loads everything `sample`, `chat` and `eval` need.
 pub fn load_responder(dir: &Path, device: &Device) -> Result<Responder, CheckpointError> {
     let config = read(dir, CONFIG)?;
     let weights = read(dir, WEIGHTS)?;
     let tokenizer = read(dir, TOKENIZER)?;
-    let words = read_text(dir, REASON_WORDS)?;
-    Responder::from_bytes(&config, weights, &tokenizer, &words, device).map_err(|source| {
+    let reasons = read_reasons(dir)?;
+    Responder::from_bytes(&config, weights, &tokenizer, &reasons, device).map_err(|source| {
         CheckpointError::Load {
             path: dir.display().to_string(),
             source,

@@ -40,7 +40,7 @@ pub fn encode_context(
         let mut ids = vec![marker];
         ids.extend(&enc.ids);
         let mut reasons = vec![0];
-        reasons.extend(tagger.tag(&enc.words));
+        reasons.extend(tagger.tag(&enc));
         Ok(Piece {
             roles: vec![role; ids.len()],
             ids,

@@ -56,6 +56,21 @@ pub struct TrainConfig {
     /// NT-Xent temperature.
     #[serde(default = "default_contrastive_temperature")]
     pub contrastive_temperature: f32,
+    /// Where the context's reason tags come from: "lexicon" (the VADER / Empath rule, the default), "none"
+    /// (every token `<noem>`), or {"era": "FILE"} (an ERA tagger from `reflectdiffu era train --no-lexicon`).
+    /// The checkpoint keeps the tagger, so sampling needs no lexicon or file.
+    #[serde(default)]
+    pub reason_tags: ReasonTags,
+}
+
+/// See [`TrainConfig::reason_tags`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonTags {
+    #[default]
+    Lexicon,
+    None,
+    Era(std::path::PathBuf),
 }
 
 fn default_contrastive_weight() -> f32 {

@@ -8,7 +8,7 @@ mod config;
 pub mod contrast;
 pub mod step;
 
-pub use config::{ConfigError, RunConfig, TrainConfig};
+pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -80,8 +80,23 @@ pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::era::Lexicon> {
     ))
 }
 
-fn reason_tagger(dir: Option<&Path>) -> anyhow::Result<ReasonTagger> {
-    Ok(ReasonTagger::from_lexicon(&read_lexicon(dir)?))
+/// The run's reason tagger (`train.reason_tags`).
+fn reason_tagger(tags: &ReasonTags, lexicons: Option<&Path>) -> anyhow::Result<ReasonTagger> {
+    Ok(match tags {
+        ReasonTags::Lexicon => ReasonTagger::from_lexicon(&read_lexicon(lexicons)?),
+        ReasonTags::None => ReasonTagger::default(),
+        ReasonTags::Era(path) => {
+            let bytes = std::fs::read(path).with_context(|| {
+                format!(
+                    "cannot read the ERA tagger {} named in train.reason_tags (write one with `reflectdiffu era train --no-lexicon --out FILE`)",
+                    path.display()
+                )
+            })?;
+            let model = crate::era::EraModel::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            ReasonTagger::from_era(model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+    })
 }
 
 /// Trains (or resumes) a run into `opts.out`; returns the final state.
@@ -128,10 +143,9 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
 
     let (tokenizer, tagger) = if resuming {
         let tok = TextTokenizer::from_bytes(&std::fs::read(out.join(ckpt::TOKENIZER))?)?;
-        (
-            tok,
-            ReasonTagger::from_word_list(&ckpt::read_text(out, ckpt::REASON_WORDS)?),
-        )
+        let reasons = ReasonTagger::from_bytes(&ckpt::read_reasons(out)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+        (tok, reasons)
     } else {
         eprintln!(
             "training a {}-token BPE tokenizer on the train split…",
@@ -142,10 +156,11 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             .flat_map(|c| c.turns.iter().cloned())
             .collect();
         let tok = TextTokenizer::train(texts.into_iter(), cfg.model.vocab_size)?;
-        let tagger = reason_tagger(opts.lexicons.as_deref())?;
+        let tagger = reason_tagger(&cfg.train.reason_tags, opts.lexicons.as_deref())?;
         cfg.model.vocab_size = tok.vocab_size();
         ckpt::write_atomic(out, ckpt::TOKENIZER, tok.to_json()?.as_bytes())?;
-        ckpt::write_atomic(out, ckpt::REASON_WORDS, tagger.to_word_list().as_bytes())?;
+        let (file, bytes) = tagger.to_file();
+        ckpt::write_atomic(out, file, &bytes)?;
         ckpt::write_json(out, ckpt::CONFIG, &cfg)?;
         (tok, tagger)
     };

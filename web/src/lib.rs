@@ -46,17 +46,18 @@ pub fn defaults() -> String {
 
 #[wasm_bindgen]
 impl Engine {
-    /// Builds the model from a checkpoint's `config.json`, `model.bpk`, `tokenizer.json` and `reason_words.txt`.
+    /// Builds the model from a checkpoint's `config.json`, `model.bpk`, `tokenizer.json` and reason tagger
+    /// (`reason_words.txt` or `reason_tagger.bin`).
     #[wasm_bindgen(constructor)]
     pub fn new(
         config_json: &[u8],
         weights: Vec<u8>,
         tokenizer_json: &[u8],
-        reason_words: &str,
+        reasons: &[u8],
     ) -> Result<Engine, JsError> {
         let device = Device::flex();
         let responder =
-            Responder::from_bytes(config_json, weights, tokenizer_json, reason_words, &device)
+            Responder::from_bytes(config_json, weights, tokenizer_json, reasons, &device)
                 .map_err(|e| JsError::new(&format!("cannot load the checkpoint: {e}")))?;
         Ok(Engine { responder })
     }

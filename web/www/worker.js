@@ -35,21 +35,22 @@ async function load() {
   const progress = (text, loaded = 0, total = 0) => postMessage({ type: "progress", text, loaded, total });
   progress("loading the WebAssembly module…");
   await init();
+  // manifest.json (written by build.sh) names the reason tagger's file.
+  const manifest = JSON.parse(new TextDecoder().decode(await fetchBytes("manifest.json", () => {})));
   const files = {};
   let downloaded = 0;
-  for (const name of ["config.json", "tokenizer.json", "reason_words.txt", "model.bpk"]) {
+  for (const name of ["config.json", "tokenizer.json", manifest.reasons, "model.bpk"]) {
     files[name] = await fetchBytes(name, (loaded, total) =>
       progress(`downloading ${name}…`, loaded, total),
     );
     downloaded += files[name].length;
   }
   progress("building the model…");
-  const text = new TextDecoder();
   engine = new Engine(
     files["config.json"],
     files["model.bpk"],
     files["tokenizer.json"],
-    text.decode(files["reason_words.txt"]),
+    files[manifest.reasons],
   );
   postMessage({
     type: "ready",
