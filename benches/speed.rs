@@ -86,6 +86,7 @@ fn train_step(c: &mut Criterion) {
                 let m = model.take().unwrap();
                 let opts = StepOptions {
                     block: cfg.model.block(),
+                    diffusion_weight: 1.0,
                     emotion_weight: 1.0,
                     trim: false,
                     contrastive_weight: 0.0,

@@ -251,6 +251,7 @@ fn the_polarity_experts_loss_enters_the_training_loss() {
     let total = |weight: f32, polarity: Option<&[i8]>| {
         let opts = StepOptions {
             block: REPLY,
+            diffusion_weight: 1.0,
             emotion_weight: 1.0,
             trim: false,
             contrastive_weight: weight,
@@ -266,4 +267,38 @@ fn the_polarity_experts_loss_enters_the_training_loss() {
     // No labels, or no two contexts of one polarity: nothing is added.
     assert_eq!(total(0.5, None), base);
     assert_eq!(total(0.5, Some(&[1, -1])), base);
+}
+
+#[test]
+fn an_encoder_only_step_is_the_emotion_loss_alone() {
+    use rand::SeedableRng;
+    use reflectdiffu::train::step::{StepOptions, forward};
+    let device = Device::flex().autodiff();
+    let model = tiny_config().with_dropout(0.0).init(&device);
+    let s = samples();
+    let refs: Vec<_> = s.iter().collect();
+    let run = |diffusion_weight: f32| {
+        let opts = StepOptions {
+            block: REPLY,
+            diffusion_weight,
+            emotion_weight: 1.0,
+            trim: false,
+            contrastive_weight: 0.0,
+            contrastive_temperature: 0.1,
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let l = forward(&model, &refs, None, &opts, &mut rng, &device);
+        (
+            l.total.into_scalar::<f32>(),
+            l.diffusion.into_scalar::<f32>(),
+        )
+    };
+    let (full, diffusion) = run(1.0);
+    let (encoder_only, none) = run(0.0);
+    assert_eq!(none, 0.0);
+    assert!(diffusion > 0.1);
+    assert!(
+        (full - diffusion - encoder_only).abs() < 1e-4,
+        "{full} {diffusion} {encoder_only}"
+    );
 }

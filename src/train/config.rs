@@ -39,6 +39,11 @@ pub struct TrainConfig {
     pub grad_clip: f32,
     /// λ in loss = diffusion + λ · emotion cross-entropy.
     pub emotion_weight: f32,
+    /// Weight of the diffusion loss (1 = as always). 0 trains the encoder alone — the decoder is not run — for
+    /// cheap encoder ablations (emotion accuracy); the checkpoint's decoder then stays untrained and validation
+    /// reports only the emotion accuracy (`valid_diffusion_loss` 0).
+    #[serde(default = "default_diffusion_weight")]
+    pub diffusion_weight: f32,
     pub seed: u64,
     /// Log a metrics line every N steps.
     pub log_every: usize,
@@ -71,6 +76,10 @@ pub enum ReasonTags {
     Lexicon,
     None,
     Era(std::path::PathBuf),
+}
+
+fn default_diffusion_weight() -> f32 {
+    1.0
 }
 
 fn default_contrastive_weight() -> f32 {
@@ -160,6 +169,7 @@ impl RunConfig {
             ("weight_decay", t.weight_decay),
             ("emotion_weight", t.emotion_weight),
             ("contrastive_weight", t.contrastive_weight),
+            ("diffusion_weight", t.diffusion_weight),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!(

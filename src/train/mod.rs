@@ -200,6 +200,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     };
     let step_opts = step::StepOptions {
         block,
+        diffusion_weight: t.diffusion_weight,
         emotion_weight: t.emotion_weight,
         trim: t.length_buckets,
         contrastive_weight: t.contrastive_weight,
@@ -323,6 +324,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         let valid = step::validate(
             &model.valid(),
             block,
+            t.diffusion_weight > 0.0,
             &valid_set,
             t.batch_size,
             &opts.device,

@@ -18,6 +18,8 @@ use super::contrast;
 pub struct StepOptions {
     /// Diffusion block length (`ModelConfig::block`).
     pub block: usize,
+    /// Weight of the diffusion loss; 0 skips the decoder (encoder-only runs, for encoder ablations).
+    pub diffusion_weight: f32,
     /// λ of the emotion cross-entropy.
     pub emotion_weight: f32,
     /// Score block models only up to the block holding the batch's last [EOS] (`train.length_buckets`).
@@ -29,10 +31,12 @@ pub struct StepOptions {
 }
 
 impl StepOptions {
-    /// Validation: the diffusion loss alone, on full replies.
-    pub fn validation(block: usize) -> Self {
+    /// Validation: the diffusion loss alone, on full replies (not even that for an encoder-only run,
+    /// `diffusion` false: its validation reads only the emotion accuracy).
+    pub fn validation(block: usize, diffusion: bool) -> Self {
         Self {
             block,
+            diffusion_weight: if diffusion { 1.0 } else { 0.0 },
             emotion_weight: 0.0,
             trim: false,
             contrastive_weight: 0.0,
@@ -66,7 +70,6 @@ pub fn forward(
         trim,
         ..
     } = *opts;
-    let rows = samples.len();
     let full = samples[0].reply.len();
     let len = if trim && block < full {
         trimmed_width(samples, block)
@@ -74,49 +77,24 @@ pub fn forward(
         full
     };
     let batch = Batch::new(samples, device);
-    let ts = sample_t(rows, rng);
-    let (mut xt, mut masked) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-    for (s, &t) in samples.iter().zip(&ts) {
-        let (x, m) = q_xt(&s.reply[..len], t, rng);
-        xt.push(x);
-        masked.push(m);
-    }
-    let x0: Vec<Vec<u32>> = samples.iter().map(|s| s.reply[..len].to_vec()).collect();
     let enc = model.encode(&batch);
-    let cond = Condition::unknown_intent(enc.h, batch.ctx_pad.clone(), batch.emotion.clone())
-        .with_memory_bias(enc.reason_bias);
-    let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), device);
-    let hidden = model.denoise_train_hidden(
-        ids_tensor(&xt, device),
-        ids_tensor(&x0, device),
-        t,
-        &cond,
-        block,
-    );
-    let (index, weight) = selection(&masked);
-    let diffusion = if index.is_empty() {
-        Tensor::<1>::zeros([1], device)
+    let cond =
+        Condition::unknown_intent(enc.h.clone(), batch.ctx_pad.clone(), batch.emotion.clone())
+            .with_memory_bias(enc.reason_bias.clone());
+    let diffusion = if opts.diffusion_weight > 0.0 {
+        diffusion_loss(model, &cond, samples, len, block, rng, device)
     } else {
-        let n = index.len();
-        let targets: Vec<i64> = index
-            .iter()
-            .map(|&i| i64::from(x0[i as usize / len][i as usize % len]))
-            .collect();
-        let d = hidden.dims()[2];
-        let picked = hidden.reshape([rows * len, d]).select(
-            0,
-            Tensor::<1, Int>::from_data(TensorData::new(index, [n]), device),
-        );
-        selected_cross_entropy(
-            model.denoiser.project(picked),
-            Tensor::from_data(TensorData::new(targets, [n]), device),
-            Tensor::from_data(TensorData::new(weight, [n]), device),
-        )
+        Tensor::<1>::zeros([1], device)
     };
     let emotion = CrossEntropyLossConfig::new()
         .init(device)
         .forward(enc.emotion_logits.clone(), batch.emotion);
-    let mut total = diffusion.clone() + emotion * emotion_weight;
+    let weighted = if opts.diffusion_weight == 1.0 {
+        diffusion.clone()
+    } else {
+        diffusion.clone() * opts.diffusion_weight
+    };
+    let mut total = weighted + emotion * emotion_weight;
     if let (Some(e), Some(labels)) = (&enc.experts, polarity)
         && opts.contrastive_weight > 0.0
         && let Some(c) = contrast::loss(
@@ -133,6 +111,54 @@ pub fn forward(
         diffusion,
         emotion_logits: enc.emotion_logits,
     }
+}
+
+/// Corrupts the first `len` reply tokens at fresh times t and scores the denoiser on the masked positions.
+fn diffusion_loss(
+    model: &ReflectDiffu,
+    cond: &Condition,
+    samples: &[&EncodedSample],
+    len: usize,
+    block: usize,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Tensor<1> {
+    let rows = samples.len();
+    let ts = sample_t(rows, rng);
+    let (mut xt, mut masked) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for (s, &t) in samples.iter().zip(&ts) {
+        let (x, m) = q_xt(&s.reply[..len], t, rng);
+        xt.push(x);
+        masked.push(m);
+    }
+    let x0: Vec<Vec<u32>> = samples.iter().map(|s| s.reply[..len].to_vec()).collect();
+    let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), device);
+    let hidden = model.denoise_train_hidden(
+        ids_tensor(&xt, device),
+        ids_tensor(&x0, device),
+        t,
+        cond,
+        block,
+    );
+    let (index, weight) = selection(&masked);
+    if index.is_empty() {
+        return Tensor::<1>::zeros([1], device);
+    }
+    let n = index.len();
+    let targets: Vec<i64> = index
+        .iter()
+        .map(|&i| i64::from(x0[i as usize / len][i as usize % len]))
+        .collect();
+    let d = hidden.dims()[2];
+    let picked = hidden.reshape([rows * len, d]).select(
+        0,
+        Tensor::<1, Int>::from_data(TensorData::new(index, [n]), device),
+    );
+    selected_cross_entropy(
+        model.denoiser.project(picked),
+        Tensor::from_data(TensorData::new(targets, [n]), device),
+        Tensor::from_data(TensorData::new(weight, [n]), device),
+    )
 }
 
 /// Reply positions a trimmed batch keeps: up to its longest reply ([EOS] included), rounded up to whole blocks.
@@ -160,6 +186,7 @@ pub struct ValidMetrics {
 pub fn validate(
     model: &ReflectDiffu,
     block: usize,
+    diffusion: bool,
     set: &[EncodedSample],
     batch_size: usize,
     device: &Device,
@@ -172,7 +199,7 @@ pub fn validate(
             model,
             &refs,
             None,
-            &StepOptions::validation(block),
+            &StepOptions::validation(block, diffusion),
             &mut rng,
             device,
         );
