@@ -88,14 +88,7 @@ pub struct Example {
 }
 
 fn hash(parts: &[&str]) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, p) in parts.iter().enumerate() {
-        for b in p.bytes().chain(std::iter::once(0x1f ^ i as u8)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    (h >> (64 - FEATURE_BITS)) as u32
+    crate::hashing::feature(parts, FEATURE_BITS)
 }
 
 fn shape(word: &str) -> &'static str {

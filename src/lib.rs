@@ -10,7 +10,9 @@
 pub mod data;
 pub mod diffusion;
 pub mod era;
+pub mod hashing;
 pub mod inference;
+pub mod intent;
 pub mod metrics;
 pub mod model;
 pub mod present;

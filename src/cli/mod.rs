@@ -2,6 +2,7 @@
 
 mod data;
 mod era;
+mod intent;
 mod respond;
 mod tools;
 
@@ -45,6 +46,9 @@ pub enum Command {
     /// The ERA emotion-reason tagger, learned from RECCON's emotion-cause spans.
     #[command(subcommand)]
     Era(era::EraCommand),
+    /// The intent judge: which empathetic intent a reply carries, learned from EmpatheticIntents.
+    #[command(subcommand)]
+    Intent(intent::IntentCommand),
 }
 
 #[derive(Args, Debug)]
@@ -301,5 +305,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(a) => respond::chat(a),
         Command::Eval(a) => tools::eval(a),
         Command::Era(c) => era::run(c),
+        Command::Intent(c) => intent::run(c),
     }
 }

@@ -1,0 +1,146 @@
+//! `reflectdiffu intent train|eval|classify`: the intent judge on EmpatheticIntents.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::data::INTENTS;
+use crate::intent::judge::{
+    IntentJudge, Labelled, N_INTENTS, accuracy_macro_f1, intent_of_file, parse_lines,
+};
+
+const DEFAULT_DATA: &str = "../shared/data/empatheticintents";
+
+#[derive(Subcommand, Debug)]
+pub enum IntentCommand {
+    /// Train the judge on the lexically extended train split and score it on validation, test and the
+    /// human-annotated replies.
+    Train {
+        /// EmpatheticIntents folder (lexically_extended_intent_data/, manual_annotations/) [default: ../shared/data/empatheticintents]
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// File to write (e.g. judge.bin, 9.4 MB).
+        #[arg(long)]
+        out: PathBuf,
+        /// Passes over the train split.
+        #[arg(long, default_value_t = 4)]
+        epochs: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Score a judge on validation, test and the human-annotated replies.
+    Eval {
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Judge file (from `intent train`).
+        model: PathBuf,
+    },
+    /// The three most probable intents of a reply.
+    Classify {
+        #[arg(long)]
+        model: PathBuf,
+        text: String,
+    },
+}
+
+/// Every `<intent>.txt` of a folder that names one of the 9 intents (other files are skipped).
+fn read_folder(dir: &Path) -> anyhow::Result<Vec<Labelled>> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot read {} (pass --data DIR holding EmpatheticIntents' lexically_extended_intent_data/ and manual_annotations/)",
+            dir.display()
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if f.extension().is_some_and(|e| e == "txt")
+            && let Some(intent) = intent_of_file(stem)
+        {
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            out.extend(parse_lines(&text, intent));
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "{} holds no intent files (agreeing.txt, questioning.txt, …)",
+            dir.display()
+        );
+    }
+    Ok(out)
+}
+
+fn data_dir(d: Option<PathBuf>) -> PathBuf {
+    d.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
+}
+
+fn load(path: &Path) -> anyhow::Result<IntentJudge> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    IntentJudge::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn report(judge: &IntentJudge, data: &Path) -> anyhow::Result<()> {
+    println!("| set | replies | accuracy % | macro-F1 % |\n|---|---|---|---|");
+    let sets = [
+        (
+            "lexically extended, validation",
+            data.join("lexically_extended_intent_data/validation"),
+        ),
+        (
+            "lexically extended, test",
+            data.join("lexically_extended_intent_data/test"),
+        ),
+        (
+            "manual annotations (8 intents)",
+            data.join("manual_annotations"),
+        ),
+    ];
+    for (name, dir) in sets {
+        let set = read_folder(&dir)?;
+        let gold: Vec<usize> = set.iter().map(|l| l.intent).collect();
+        let pred: Vec<usize> = set.iter().map(|l| judge.classify(&l.text)).collect();
+        let (acc, f1) = accuracy_macro_f1(&gold, &pred);
+        println!("| {name} | {} | {acc:.1} | {f1:.1} |", set.len());
+    }
+    Ok(())
+}
+
+pub fn run(cmd: IntentCommand) -> anyhow::Result<()> {
+    match cmd {
+        IntentCommand::Train {
+            data,
+            out,
+            epochs,
+            seed,
+        } => {
+            if out.is_dir() {
+                bail!(
+                    "--out {} is a folder; pass a file name such as judge.bin",
+                    out.display()
+                );
+            }
+            let data = data_dir(data);
+            let train = read_folder(&data.join("lexically_extended_intent_data/train"))?;
+            eprintln!("training the intent judge on {} replies…", train.len());
+            let judge = IntentJudge::train(&train, epochs, seed);
+            std::fs::write(&out, judge.to_bytes())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            report(&judge, &data)?;
+            eprintln!("judge written to {}", out.display());
+        }
+        IntentCommand::Eval { data, model } => report(&load(&model)?, &data_dir(data))?,
+        IntentCommand::Classify { model, text } => {
+            let p = load(&model)?.probabilities(&text);
+            let mut order: Vec<usize> = (0..N_INTENTS).collect();
+            order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
+            for i in order.into_iter().take(3) {
+                println!("{} {:.0}%", INTENTS[i], 100.0 * p[i]);
+            }
+        }
+    }
+    Ok(())
+}
