@@ -15,7 +15,7 @@ use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::{EMOTIONS, samples};
 use crate::diffusion::sampler::SamplerConfig;
 use crate::inference::{BATCH_ROWS, Responder};
-use crate::metrics::{corpus_bleu, distinct_n, repeat_rates, words};
+use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
 use crate::model::encode_sample;
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
@@ -45,6 +45,8 @@ pub struct Report {
     pub reference_word_repeat: f64,
     pub reference_bigram_repeat: f64,
     pub emotion_acc: f64,
+    /// Macro-F1 of the emotion over the 32 classes, in %.
+    pub emotion_macro_f1: f64,
     /// exp(NELBO / reference tokens): an upper bound on the reference perplexity, not a perplexity.
     pub ppl_bound: f64,
     /// Mean reply length in words: metric tokens that hold a letter or digit (punctuation not counted).
@@ -97,11 +99,9 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
     let bleu = corpus_bleu(&hyps, &refs, 4);
     let (word_repeat, bigram_repeat) = repeat_rates(&hyps);
     let (reference_word_repeat, reference_bigram_repeat) = repeat_rates(&refs);
-    let correct = replies
-        .iter()
-        .zip(&set)
-        .filter(|(r, s)| r.emotion_id == s.emotion)
-        .count();
+    let gold: Vec<usize> = set.iter().map(|s| s.emotion).collect();
+    let predicted: Vec<usize> = replies.iter().map(|r| r.emotion_id).collect();
+    let (emotion_acc, emotion_macro_f1) = accuracy_macro_f1(&gold, &predicted);
 
     let mut lines = String::new();
     for (r, s) in replies.iter().zip(&set) {
@@ -126,7 +126,8 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
         bigram_repeat,
         reference_word_repeat,
         reference_bigram_repeat,
-        emotion_acc: 100.0 * correct as f64 / set.len() as f64,
+        emotion_acc,
+        emotion_macro_f1,
         ppl_bound: (nelbo / ref_tokens.max(1) as f64).exp(),
         avg_words: hyps
             .iter()

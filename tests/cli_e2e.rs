@@ -165,6 +165,7 @@ fn train_one_step_resume_then_sample() {
         "word_repeat",
         "bigram_repeat",
         "emotion_acc",
+        "emotion_macro_f1",
         "ppl_bound",
         "avg_words",
         "avg_tokens",

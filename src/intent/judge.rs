@@ -186,32 +186,7 @@ impl IntentJudge {
     }
 }
 
-/// Accuracy and macro-F1 (over the intents that occur in `gold`), in %.
-pub fn accuracy_macro_f1(gold: &[usize], predicted: &[usize]) -> (f64, f64) {
-    let n = gold.len().max(1) as f64;
-    let correct = gold.iter().zip(predicted).filter(|(g, p)| g == p).count() as f64;
-    let mut f1s = Vec::new();
-    for c in 0..N_INTENTS {
-        let tp = gold
-            .iter()
-            .zip(predicted)
-            .filter(|(g, p)| **g == c && **p == c)
-            .count() as f64;
-        let support = gold.iter().filter(|g| **g == c).count();
-        if support == 0 {
-            continue;
-        }
-        let predicted_c = predicted.iter().filter(|p| **p == c).count() as f64;
-        let (prec, rec) = (tp / predicted_c.max(1.0), tp / support as f64);
-        f1s.push(if prec + rec == 0.0 {
-            0.0
-        } else {
-            2.0 * prec * rec / (prec + rec)
-        });
-    }
-    let macro_f1 = f1s.iter().sum::<f64>() / f1s.len().max(1) as f64;
-    (100.0 * correct / n, 100.0 * macro_f1)
-}
+pub use crate::metrics::accuracy_macro_f1;
 
 /// The intent index of a file name of the EmpatheticIntents data (`acknowleding` is the source's spelling).
 pub fn intent_of_file(stem: &str) -> Option<usize> {
@@ -274,9 +249,5 @@ mod tests {
         let l = parse_lines("35 <SEP> i hope you go to the doctor\n\nplain line\n", 3);
         assert_eq!(l.len(), 2);
         assert_eq!(l[0].text, "i hope you go to the doctor");
-        let (acc, f1) = accuracy_macro_f1(&[0, 0, 1, 1], &[0, 1, 1, 1]);
-        assert!((acc - 75.0).abs() < 1e-9);
-        // F1(0) = 2·1·0.5/1.5 = 0.667, F1(1) = 2·(2/3)·1/(5/3) = 0.8.
-        assert!((f1 - 100.0 * (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-9);
     }
 }

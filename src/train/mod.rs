@@ -334,6 +334,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             "epoch": state.epoch + 1, "step": state.global_step,
             "train_loss": state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64,
             "valid_diffusion_loss": valid.diffusion_loss, "valid_emotion_acc": valid.emotion_acc,
+            "valid_emotion_macro_f1": valid.emotion_macro_f1,
             "wall_seconds": state.wall_seconds,
         });
         bar.println(&format!("epoch {} done: {line}", state.epoch + 1));

@@ -179,7 +179,10 @@ fn trimmed_width(samples: &[&EncodedSample], block: usize) -> usize {
 
 pub struct ValidMetrics {
     pub diffusion_loss: f64,
+    /// Fraction (0–1), as logged since the first runs.
     pub emotion_acc: f64,
+    /// Macro-F1 over the 32 emotions, in %.
+    pub emotion_macro_f1: f64,
 }
 
 /// Validation with a fixed corruption seed, so epochs are compared on the same noise.
@@ -192,7 +195,8 @@ pub fn validate(
     device: &Device,
 ) -> anyhow::Result<ValidMetrics> {
     let mut rng = StdRng::seed_from_u64(20_250_727);
-    let (mut loss, mut correct, mut n) = (0.0f64, 0usize, 0usize);
+    let (mut loss, mut n) = (0.0f64, 0usize);
+    let (mut gold, mut predicted) = (Vec::new(), Vec::new());
     for chunk in set.chunks(batch_size) {
         let refs: Vec<&EncodedSample> = chunk.iter().collect();
         let out = forward(
@@ -210,16 +214,15 @@ pub fn validate(
             .into_data()
             .try_into_vec_as::<i64>()
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        correct += pred
-            .iter()
-            .zip(chunk)
-            .filter(|(p, s)| **p as usize == s.emotion)
-            .count();
+        predicted.extend(pred.iter().map(|p| *p as usize));
+        gold.extend(chunk.iter().map(|s| s.emotion));
         n += chunk.len();
     }
+    let (acc, macro_f1) = crate::metrics::accuracy_macro_f1(&gold, &predicted);
     Ok(ValidMetrics {
         diffusion_loss: loss / n.max(1) as f64,
-        emotion_acc: correct as f64 / n.max(1) as f64,
+        emotion_acc: acc / 100.0,
+        emotion_macro_f1: macro_f1,
     })
 }
 
