@@ -12,11 +12,11 @@ use serde_json::json;
 
 use crate::checkpoint;
 use crate::data::files::{load_split, resolve_data_dir};
-use crate::data::{EMOTIONS, samples};
+use crate::data::{EMOTIONS, Sample, samples};
 use crate::diffusion::sampler::SamplerConfig;
 use crate::inference::{BATCH_ROWS, Responder};
 use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
-use crate::model::encode_sample;
+use crate::model::{EncodedSample, encode_sample};
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
 
@@ -62,7 +62,11 @@ pub fn replies_path(out: &Path) -> PathBuf {
     out.with_extension("replies.jsonl")
 }
 
-pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Report> {
+/// The split's samples (up to `--limit`) and their encodings.
+fn split_samples(
+    opts: &EvalOptions,
+    responder: &Responder,
+) -> anyhow::Result<(Vec<Sample>, Vec<EncodedSample>)> {
     let cfg: serde_json::Value = checkpoint::read_json(&opts.checkpoint, checkpoint::CONFIG)?;
     let max_turns = cfg["train"]["max_context_turns"].as_u64().unwrap_or(6) as usize;
     let dir = resolve_data_dir(opts.data.as_deref())?;
@@ -74,6 +78,26 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
         .iter()
         .map(|s| encode_sample(&responder.tokenizer, &responder.tagger, s, m))
         .collect::<Result<Vec<_>, _>>()?;
+    Ok((set, encoded))
+}
+
+/// `eval --emotion-only`: the emotion read from each context, scored; the decoder is not run.
+pub fn evaluate_emotion(
+    opts: &EvalOptions,
+    responder: &Responder,
+) -> anyhow::Result<serde_json::Value> {
+    let (set, encoded) = split_samples(opts, responder)?;
+    let predicted = responder.read_emotions(&encoded)?;
+    let gold: Vec<usize> = set.iter().map(|s| s.emotion).collect();
+    let (acc, f1) = accuracy_macro_f1(&gold, &predicted);
+    Ok(json!({
+        "emotion_acc": acc, "emotion_macro_f1": f1, "samples": set.len(),
+        "settings": {"checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit},
+    }))
+}
+
+pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Report> {
+    let (set, encoded) = split_samples(opts, responder)?;
 
     let mut progress = Progress::new(set.len(), 0);
     let mut elbo_rng = StdRng::seed_from_u64(opts.sampler.seed ^ 0xE1B0);

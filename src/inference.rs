@@ -181,6 +181,16 @@ impl Responder {
             .collect())
     }
 
+    /// The most probable emotion of each encoded context (the encoder alone; no reply is written).
+    pub fn read_emotions(&self, encoded: &[EncodedSample]) -> Result<Vec<usize>, InferenceError> {
+        let mut out = Vec::with_capacity(encoded.len());
+        for chunk in encoded.chunks(BATCH_ROWS) {
+            let (_, top) = self.condition(chunk)?;
+            out.extend(top.iter().map(|t| t[0].0));
+        }
+        Ok(out)
+    }
+
     /// The same diffusion time for every row, [rows].
     fn same_t(&self, t: f32, rows: usize) -> Tensor<1> {
         Tensor::from_data(TensorData::new(vec![t; rows], [rows]), &self.device)

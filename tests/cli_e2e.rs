@@ -177,6 +177,28 @@ fn train_one_step_resume_then_sample() {
     assert_eq!(String::from_utf8_lossy(&a_replies).lines().count(), 9);
     // the reports differ only in the name of the file they live in, which they do not contain
     assert_eq!(a, b);
+    // --emotion-only reads the same emotions without writing replies.
+    let emo_out = dir.path().join("emo.json");
+    bin()
+        .args([
+            "eval",
+            "--emotion-only",
+            "--data",
+            "tests/fixtures/ed",
+            "--split",
+            "test",
+        ])
+        .args(["--limit", "9", "--checkpoint"])
+        .arg(&ck)
+        .arg("--out")
+        .arg(&emo_out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| emotion acc |"));
+    let emo: serde_json::Value = serde_json::from_slice(&std::fs::read(&emo_out).unwrap()).unwrap();
+    assert_eq!(emo["emotion_acc"], report["emotion_acc"]);
+    assert_eq!(emo["emotion_macro_f1"], report["emotion_macro_f1"]);
+    assert!(!emo_out.with_extension("replies.jsonl").exists());
 
     // empty input is a clear error
     bin()

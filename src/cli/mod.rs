@@ -259,6 +259,10 @@ pub struct EvalArgs {
     /// Report file (JSON); the replies go next to it as FILE.replies.jsonl.
     #[arg(long)]
     pub out: PathBuf,
+    /// Score only the emotion read from each context (accuracy, macro-F1); no reply is written. Fast, and the
+    /// way to score encoder-only runs (train.diffusion_weight 0).
+    #[arg(long)]
+    pub emotion_only: bool,
     #[command(flatten)]
     pub sampling: SamplingArgs,
 }

@@ -21,6 +21,24 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let responder =
         crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device()?)?;
     let started = std::time::Instant::now();
+    if a.emotion_only {
+        let report = crate::eval::evaluate_emotion(&opts, &responder)?;
+        std::fs::write(&opts.out, serde_json::to_string_pretty(&report)? + "\n")
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", opts.out.display()))?;
+        println!(
+            "| samples | emotion acc | emotion macro-F1 |\n|---|---|---|\n| {} | {:.2} | {:.2} |",
+            report["samples"],
+            report["emotion_acc"].as_f64().unwrap_or(f64::NAN),
+            report["emotion_macro_f1"].as_f64().unwrap_or(f64::NAN)
+        );
+        eprintln!(
+            "{} samples in {:.0} s; report {}",
+            report["samples"],
+            started.elapsed().as_secs_f64(),
+            opts.out.display()
+        );
+        return Ok(());
+    }
     let report = crate::eval::evaluate(&opts, &responder)?;
     let text = serde_json::to_string_pretty(&report)? + "\n";
     std::fs::write(&opts.out, text)
