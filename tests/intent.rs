@@ -74,3 +74,49 @@ fn the_judge_trains_scores_and_classifies() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--data DIR"));
 }
+
+#[test]
+fn ed_listener_turns_get_their_intent_labels() {
+    let out = reflectdiffu()
+        .args(["data", "intents", "--json", "--data", "tests/fixtures/ed"])
+        .args([
+            "--annotations",
+            "tests/fixtures/intents/annotated",
+            "--split",
+            "train",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(out)).unwrap();
+    assert_eq!(v["annotated"], v["conversations"]);
+    let with_intent = v["with_intent"].as_u64().unwrap();
+    assert!(with_intent > 0 && with_intent <= v["listener_turns"].as_u64().unwrap());
+    let per_intent: u64 = v["intents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["turns"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_intent, with_intent);
+    assert_eq!(v["groups"].as_array().unwrap().len(), 5);
+    // The text form says the same.
+    let out = reflectdiffu()
+        .args(["data", "intents", "--data", "tests/fixtures/ed"])
+        .args(["--annotations", "tests/fixtures/intents/annotated"])
+        .output()
+        .unwrap();
+    assert!(stdout_ok(out).contains(&format!("{with_intent} (")));
+    let out = reflectdiffu()
+        .args([
+            "data",
+            "intents",
+            "--data",
+            "tests/fixtures/ed",
+            "--annotations",
+            "no/such",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--annotations DIR"));
+}

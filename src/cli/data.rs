@@ -101,3 +101,140 @@ pub fn safety_rate(data: Option<&Path>, split: &str, json: bool) -> anyhow::Resu
     }
     Ok(())
 }
+
+/// `data intents`: how ED listener turns are covered by EmpatheticIntents' labels, their distribution, and
+/// P(intent | emotion group) from the labels against DESIGN.md's prior.
+pub fn intents(
+    data: Option<&Path>,
+    annotations: Option<&Path>,
+    split: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    use crate::data::INTENTS;
+    use crate::intent::judge::N_INTENTS;
+    use crate::intent::labels::{Annotations, PRIOR_GROUPS, group_of};
+
+    let convs = load_split(&resolve_data_dir(data)?, split)?;
+    let dir = annotations.map_or_else(
+        || Path::new(DEFAULT_ANNOTATIONS).to_path_buf(),
+        Path::to_path_buf,
+    );
+    let mut ann = Annotations::default();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .with_context(|| {
+            format!(
+                "cannot read {} (pass --annotations DIR: EmpatheticIntents' empatheticdialogues_annotated/)",
+                dir.display()
+            )
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "{} holds no <emotion>.csv files",
+        dir.display()
+    );
+    for f in &files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        ann.add_csv(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+    }
+    let (mut matched, mut listener, mut labelled) = (0usize, 0usize, 0usize);
+    let mut counts = [0usize; N_INTENTS];
+    let mut by_group = vec![[0usize; N_INTENTS]; PRIOR_GROUPS.len()];
+    for c in &convs {
+        let Some(intents) = ann.listener_intents(c) else {
+            continue;
+        };
+        matched += 1;
+        listener += intents.len();
+        for i in intents.into_iter().flatten() {
+            labelled += 1;
+            counts[i] += 1;
+            if let Some(g) = group_of(c.emotion) {
+                by_group[g][i] += 1;
+            }
+        }
+    }
+    let share = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
+    let groups: Vec<serde_json::Value> = by_group
+        .iter()
+        .zip(PRIOR_GROUPS)
+        .map(|(row, (emotions, prior))| {
+            let total: usize = row.iter().sum();
+            let mut order: Vec<usize> = (0..N_INTENTS).collect();
+            order.sort_by(|a, b| row[*b].cmp(&row[*a]));
+            let top: Vec<&str> = order.iter().take(3).map(|&i| INTENTS[i]).collect();
+            // Lift P(intent | group) / P(intent): what the group asks for more than the average context does.
+            let lift = |i: usize| share(row[i], total) / share(counts[i], labelled).max(1e-9);
+            order.sort_by(|a, b| lift(*b).total_cmp(&lift(*a)));
+            let lifted: Vec<&str> = order.iter().take(3).map(|&i| INTENTS[i]).collect();
+            let prior_share: f64 = prior
+                .iter()
+                .filter_map(|p| INTENTS.iter().position(|i| i == p))
+                .map(|i| share(row[i], total))
+                .sum();
+            serde_json::json!({
+                "emotions": emotions, "prior": prior, "data_top3": top, "data_top3_lift": lifted,
+                "agree_lift": prior.iter().filter(|p| lifted.contains(p)).count(),
+                "agree": prior.iter().filter(|p| top.contains(p)).count(),
+                "prior_intents_share": prior_share, "turns": total,
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "split": split, "conversations": convs.len(), "annotated": matched,
+        "listener_turns": listener, "with_intent": labelled,
+        "intents": INTENTS[..N_INTENTS].iter().zip(counts).map(|(n, c)| serde_json::json!({"intent": n, "turns": c, "share": share(c, labelled)})).collect::<Vec<_>>(),
+        "groups": groups,
+    });
+    if json {
+        println!("{report}");
+        return Ok(());
+    }
+    println!(
+        "{split}: {} of {} conversations annotated; {} listener turns, {} ({:.1} %) with one of the 9 intents, \
+         the rest labelled with an emotion (no intent)",
+        matched,
+        convs.len(),
+        listener,
+        labelled,
+        share(labelled, listener)
+    );
+    println!("\n| intent | turns | share % |\n|---|---|---|");
+    for (n, c) in INTENTS[..N_INTENTS].iter().zip(counts) {
+        println!("| {n} | {c} | {:.1} |", share(c, labelled));
+    }
+    println!(
+        "\n| emotion group (DESIGN.md prior) | prior's intents | most frequent in the labels | shared | most over-represented (lift) | shared | labels in the prior's intents % |\n|---|---|---|---|---|---|---|"
+    );
+    let names = |v: &serde_json::Value| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    for (g, v) in groups.iter().enumerate() {
+        println!(
+            "| G{g} ({} emotions) | {} | {} | {}/3 | {} | {}/3 | {:.1} |",
+            v["emotions"].as_array().map_or(0, Vec::len),
+            PRIOR_GROUPS[g].1.join(", "),
+            names(&v["data_top3"]),
+            v["agree"],
+            names(&v["data_top3_lift"]),
+            v["agree_lift"],
+            v["prior_intents_share"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}
+
+/// Where EmpatheticIntents' labels of all of ED are read from by default.
+const DEFAULT_ANNOTATIONS: &str = "../shared/data/empatheticintents/empatheticdialogues_annotated";

@@ -93,6 +93,21 @@ pub enum DataCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Intent labels of the listener turns (EmpatheticIntents): coverage, distribution, and P(intent | emotion
+    /// group) against the prior in DESIGN.md.
+    Intents {
+        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// EmpatheticIntents' empatheticdialogues_annotated/ [default: ../shared/data/empatheticintents/empatheticdialogues_annotated]
+        #[arg(long)]
+        annotations: Option<PathBuf>,
+        #[arg(long, default_value = "train", value_parser = ["train", "valid", "test"])]
+        split: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// How often the crisis rule (suicide / self-harm note) fires on a split's contexts.
     Safety {
         /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
@@ -276,6 +291,12 @@ pub struct ChatArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Data(DataCommand::Stats { data, json }) => data::stats(data.as_deref(), json),
+        Command::Data(DataCommand::Intents {
+            data,
+            annotations,
+            split,
+            json,
+        }) => data::intents(data.as_deref(), annotations.as_deref(), &split, json),
         Command::Data(DataCommand::Safety { data, split, json }) => {
             data::safety_rate(data.as_deref(), &split, json)
         }

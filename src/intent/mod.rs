@@ -2,3 +2,4 @@
 //! listener turns, the intent policy and the emotion → intent prior of Intent Twice).
 
 pub mod judge;
+pub mod labels;
