@@ -88,6 +88,15 @@ pub fn reason_segments(
     tagger: &ReasonTagger,
     text: &str,
 ) -> Result<Vec<Segment>, TokenizerError> {
+    segments_by(tokenizer, text, |w| tagger.tag_words(w))
+}
+
+/// [`reason_segments`] with any word tagger (`tag` gets the turn's lower-cased words, returns a flag per word).
+pub fn segments_by(
+    tokenizer: &TextTokenizer,
+    text: &str,
+    tag: impl Fn(&[String]) -> Vec<bool>,
+) -> Result<Vec<Segment>, TokenizerError> {
     let words = tokenizer.words(text)?;
     let lowered: Vec<String> = words.iter().map(|(_, w)| w.clone()).collect();
     let mut out: Vec<Segment> = Vec::new();
@@ -104,7 +113,7 @@ pub fn reason_segments(
         }
     };
     let mut at = 0;
-    for ((range, _), reason) in words.iter().zip(tagger.tag_words(&lowered)) {
+    for ((range, _), reason) in words.iter().zip(tag(&lowered)) {
         if range.start < at {
             continue; // overlapping offsets (should not happen); keep the text exact
         }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::cli::{reflectdiffu, stdout_ok};
+use common::cli::{reflectdiffu, stdout_ok, table_row};
 
 const RECCON: &str = "tests/fixtures/reccon";
 const LEXICONS: &str = "tests/fixtures/lexicons";
@@ -18,14 +18,7 @@ fn era(args: &[&str]) -> std::process::Output {
 
 /// (precision, recall, F1) of the table row that starts with `name`.
 fn scores(table: &str, name: &str) -> (f64, f64, f64) {
-    let line = table
-        .lines()
-        .find(|l| l.starts_with(&format!("| {name}")))
-        .unwrap_or_else(|| panic!("no row {name:?} in\n{table}"));
-    let v: Vec<f64> = line
-        .split('|')
-        .filter_map(|c| c.trim().parse().ok())
-        .collect();
+    let v = table_row(table, name);
     (v[0], v[1], v[2])
 }
 

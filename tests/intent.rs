@@ -2,20 +2,13 @@
 
 mod common;
 
-use common::cli::{reflectdiffu, stdout_ok};
+use common::cli::{reflectdiffu, stdout_ok, table_row};
 
 const DATA: &str = "tests/fixtures/intents";
 
 /// (replies, accuracy, macro-F1) of the row that starts with `name`.
 fn row(table: &str, name: &str) -> (usize, f64, f64) {
-    let line = table
-        .lines()
-        .find(|l| l.starts_with(&format!("| {name}")))
-        .unwrap_or_else(|| panic!("no row {name:?} in\n{table}"));
-    let v: Vec<f64> = line
-        .split('|')
-        .filter_map(|c| c.trim().parse().ok())
-        .collect();
+    let v = table_row(table, name);
     (v[0] as usize, v[1], v[2])
 }
 

@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use crate::era::{EraModel, Example, Lexicon, Score, TrainOptions, evaluate, reccon_examples};
+use crate::present::{marked_text, segments_by};
 use crate::tokenizer::TextTokenizer;
 
 const DEFAULT_RECCON: &str = "../shared/data/reccon";
@@ -199,26 +200,12 @@ pub fn run(cmd: EraCommand) -> anyhow::Result<()> {
             text,
         } => {
             let inp = inputs(&common)?;
-            let words = inp.tokenizer.words(&text)?;
-            let lower: Vec<String> = words.iter().map(|(_, w)| w.clone()).collect();
-            let tags = match model {
-                Some(p) => load_model(&p)?.tag(&lower, Some(&inp.lexicon)),
-                None => lower.iter().map(|w| inp.lexicon.is_emotional(w)).collect(),
-            };
-            let mut out = String::new();
-            let mut at = 0;
-            for ((range, _), tag) in words.iter().zip(tags) {
-                out.push_str(&text[at..range.start]);
-                let w = &text[range.clone()];
-                if tag {
-                    out.push_str(&format!("«{w}»"));
-                } else {
-                    out.push_str(w);
-                }
-                at = range.end;
-            }
-            out.push_str(&text[at..]);
-            println!("{out}");
+            let model = model.as_deref().map(load_model).transpose()?;
+            let segments = segments_by(&inp.tokenizer, &text, |words| match &model {
+                Some(m) => m.tag(words, Some(&inp.lexicon)),
+                None => words.iter().map(|w| inp.lexicon.is_emotional(w)).collect(),
+            })?;
+            println!("{}", marked_text(&segments));
         }
     }
     Ok(())

@@ -18,6 +18,26 @@ pub struct EncodedSample {
     pub truncated: bool,
 }
 
+#[cfg(test)]
+impl EncodedSample {
+    /// For tests: a one-token context and a 32-position reply of `tokens` tokens, [EOS], then [PAD] (cut at 32,
+    /// so more than 31 tokens leave no [EOS]).
+    pub(crate) fn with_reply_tokens(tokens: usize) -> Self {
+        let mut reply = vec![10; tokens];
+        reply.push(EOS);
+        reply.resize(32, PAD);
+        reply.truncate(32);
+        Self {
+            ctx_ids: vec![1],
+            ctx_roles: vec![0],
+            ctx_reasons: vec![0],
+            reply,
+            emotion: 0,
+            truncated: false,
+        }
+    }
+}
+
 /// Encodes context turns (oldest first, the last one the speaker's) as
 /// `[BOS] [SPK] turn … [LST] turn … [SPK] turn`, within `cfg.max_context_len` tokens: the newest turns are kept
 /// and the oldest dropped first — except, with `cfg.keep_opening_turn`, the opening turn (where the speaker says

@@ -11,6 +11,7 @@ use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, L
 use burn::prelude::*;
 
 use super::layers::{Decoder, dropout};
+use super::positions;
 
 /// Sinusoidal features of t fed to the time projection.
 const TIME_FEATURES: usize = 32;
@@ -117,11 +118,14 @@ impl Denoiser {
     /// `x_t`: [batch, reply_len] token ids (some [MASK]); `t`: [batch] in [0, 1].
     /// Returns logits over the vocabulary, [batch, reply_len, vocab].
     pub fn forward(&self, x_t: Tensor<2, Int>, t: Tensor<1>, cond: &Condition) -> Tensor<3> {
+        self.project(self.hidden(x_t, t, cond))
+    }
+
+    /// [`Self::forward`] before the output projection, [batch, reply_len, d_model].
+    pub fn hidden(&self, x_t: Tensor<2, Int>, t: Tensor<1>, cond: &Condition) -> Tensor<3> {
         let [batch, len] = x_t.dims();
-        let positions = Tensor::<1, Int>::arange(0..len as i64, &x_t.device())
-            .unsqueeze_dim::<2>(0)
-            .repeat_dim(0, batch);
-        self.forward_with(x_t, positions, t, cond, None, len)
+        let positions = positions(batch, len, &x_t.device());
+        self.hidden_with(x_t, positions, t, cond, None, len)
     }
 
     /// The general form: tokens `x` [batch, seq] at reply `positions` [batch, seq], an optional self-attention

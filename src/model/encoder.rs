@@ -104,9 +104,7 @@ impl EmotionContagionEncoder {
     ) -> EncoderOutput {
         let [batch, len] = ids.dims();
         let device = ids.device();
-        let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
-            .unsqueeze_dim::<2>(0)
-            .repeat_dim(0, batch);
+        let positions = super::positions(batch, len, &device);
         let reason_bias = (self.reason_bias != 0.0).then(|| {
             reasons.clone().equal_elem(crate::reason::EM as i64).float() * self.reason_bias
         });

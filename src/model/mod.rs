@@ -56,6 +56,13 @@ pub struct ModelConfig {
     pub polarity_experts: Option<bool>,
 }
 
+/// Positions 0..len for every row, [batch, len].
+pub(crate) fn positions(batch: usize, len: usize, device: &Device) -> Tensor<2, Int> {
+    Tensor::<1, Int>::arange(0..len as i64, device)
+        .unsqueeze_dim::<2>(0)
+        .repeat_dim(0, batch)
+}
+
 /// Larger models are refused at validation: 1 G weights is 4 GB of f32 before optimizer state, far beyond what
 /// this project trains, and a typo in a size (an extra zero or three) should be an error, not an OOM abort.
 pub const MAX_WEIGHTS: usize = 1 << 30;
@@ -226,12 +233,7 @@ impl ReflectDiffu {
         let [batch, len] = x_t.dims();
         let device = x_t.device();
         if block >= len {
-            let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
-                .unsqueeze_dim::<2>(0)
-                .repeat_dim(0, batch);
-            return self
-                .denoiser
-                .hidden_with(x_t, positions, t, cond, None, len);
+            return self.denoiser.hidden(x_t, t, cond);
         }
         let positions = Tensor::<1, Int>::arange(0..len as i64, &device).repeat_dim(0, 2);
         let positions = positions.unsqueeze_dim::<2>(0).repeat_dim(0, batch); // [batch, 2·len]

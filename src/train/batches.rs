@@ -45,17 +45,7 @@ mod tests {
     use super::*;
 
     fn sample(reply_tokens: usize) -> EncodedSample {
-        let mut reply = vec![10; reply_tokens];
-        reply.push(EOS);
-        reply.resize(32, crate::tokenizer::PAD);
-        EncodedSample {
-            ctx_ids: vec![1],
-            ctx_roles: vec![0],
-            ctx_reasons: vec![0],
-            reply,
-            emotion: 0,
-            truncated: false,
-        }
+        EncodedSample::with_reply_tokens(reply_tokens)
     }
 
     fn config(buckets: bool) -> TrainConfig {

@@ -6,9 +6,12 @@ mod batches;
 pub mod clip;
 mod config;
 pub mod contrast;
+mod inputs;
 pub mod step;
 
 pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};
+pub use inputs::read_lexicon;
+use inputs::reason_tagger;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -62,41 +65,6 @@ pub struct TrainState {
     /// Length of metrics.jsonl when this state was saved; a resumed run cuts the log back to it.
     #[serde(default)]
     pub metrics_bytes: u64,
-}
-
-/// The Empath and VADER lexicons from `dir` (default [`DEFAULT_LEXICON_DIR`]).
-pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::era::Lexicon> {
-    let dir = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR));
-    let read = |p: PathBuf| {
-        std::fs::read_to_string(&p).with_context(|| {
-            format!("cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)", p.display())
-        })
-    };
-    Ok(crate::era::Lexicon::parse(
-        &read(dir.join("vader/vader_lexicon.txt"))?,
-        &read(dir.join("empath/categories.tsv"))?,
-    ))
-}
-
-/// The run's reason tagger (`train.reason_tags`).
-fn reason_tagger(tags: &ReasonTags, lexicons: Option<&Path>) -> anyhow::Result<ReasonTagger> {
-    Ok(match tags {
-        ReasonTags::Lexicon => ReasonTagger::from_lexicon(&read_lexicon(lexicons)?),
-        ReasonTags::None => ReasonTagger::default(),
-        ReasonTags::Era(path) => {
-            let bytes = std::fs::read(path).with_context(|| {
-                format!(
-                    "cannot read the ERA tagger {} named in train.reason_tags (write one with `reflectdiffu era train --no-lexicon --out FILE`)",
-                    path.display()
-                )
-            })?;
-            let model = crate::era::EraModel::from_bytes(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            ReasonTagger::from_era(model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-    })
 }
 
 /// Trains (or resumes) a run into `opts.out`; returns the final state.
@@ -175,23 +143,24 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let m = &cfg.model;
     let block = m.block();
 
-    let encode = |convs: &[crate::data::Conversation],
-                  limit: Option<usize>|
-     -> anyhow::Result<Vec<EncodedSample>> {
+    let split = |convs: &[crate::data::Conversation], limit: Option<usize>| {
         let mut s = samples(convs, t.max_context_turns);
         s.truncate(limit.unwrap_or(usize::MAX));
+        s
+    };
+    let encode = |s: &[crate::data::Sample]| -> anyhow::Result<Vec<EncodedSample>> {
         Ok(s.iter()
             .map(|s| encode_sample(&tokenizer, &tagger, s, m))
             .collect::<Result<_, _>>()?)
     };
-    let train_set = encode(&train_convs, t.train_samples)?;
+    let train_samples = split(&train_convs, t.train_samples);
+    let train_set = encode(&train_samples)?;
     // The context polarity from VADER, for the polarity experts' loss (same order as `train_set`).
     let polarity: Option<Vec<i8>> = if m.polarity_experts.unwrap_or(false) {
         let lexicon = read_lexicon(opts.lexicons.as_deref())?;
-        let mut s = samples(&train_convs, t.max_context_turns);
-        s.truncate(t.train_samples.unwrap_or(usize::MAX));
         Some(
-            s.iter()
+            train_samples
+                .iter()
                 .map(|s| contrast::polarity(&s.context, &lexicon))
                 .collect(),
         )
@@ -206,7 +175,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         contrastive_weight: t.contrastive_weight,
         contrastive_temperature: t.contrastive_temperature,
     };
-    let valid_set = encode(&valid_convs, t.valid_samples)?;
+    let valid_set = encode(&split(&valid_convs, t.valid_samples))?;
     eprintln!(
         "{} train / {} valid samples, vocab {}",
         train_set.len(),

@@ -247,21 +247,9 @@ impl LrSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::PAD;
 
     fn sample(reply_tokens: usize) -> EncodedSample {
-        let mut reply = vec![10; reply_tokens];
-        reply.push(EOS);
-        reply.resize(32, PAD);
-        reply.truncate(32);
-        EncodedSample {
-            ctx_ids: vec![1],
-            ctx_roles: vec![0],
-            ctx_reasons: vec![0],
-            reply,
-            emotion: 0,
-            truncated: false,
-        }
+        EncodedSample::with_reply_tokens(reply_tokens)
     }
 
     #[test]

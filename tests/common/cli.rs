@@ -48,3 +48,14 @@ pub fn stdout_ok(out: Output) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// The numbers of the markdown table row that starts with `| name`, left to right.
+pub fn table_row(table: &str, name: &str) -> Vec<f64> {
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(&format!("| {name}")))
+        .unwrap_or_else(|| panic!("no row {name:?} in\n{table}"));
+    line.split('|')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect()
+}

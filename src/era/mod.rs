@@ -7,78 +7,22 @@
 //! valid. Words are the tokenizer's words ([`crate::tokenizer::TextTokenizer::words`]), so the tagger sees text
 //! exactly as the model does.
 
-use std::collections::HashMap;
+mod lexicon;
+mod reccon;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::reason::{EMPATH_EMOTION_CATEGORIES, VADER_MIN_ABS_VALENCE};
+pub use lexicon::Lexicon;
+pub use reccon::reccon_examples;
+
+use crate::reason::EMPATH_EMOTION_CATEGORIES;
 
 /// Hashed feature space (2^18 weights, 1 MB as f32).
 const FEATURE_BITS: u32 = 18;
 /// The first bytes of an ERA tagger file.
 pub const MAGIC: &[u8; 8] = b"RDERA01\0";
-
-/// The Empath emotion categories and VADER valences of words.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Lexicon {
-    valence: HashMap<String, f32>,
-    /// Bit i set: the word is in `EMPATH_EMOTION_CATEGORIES[i]`.
-    categories: HashMap<String, u32>,
-}
-
-impl Lexicon {
-    /// Parses VADER's `word\tmean\tsd\t[ratings]` and Empath's `category\tword\tword…`.
-    pub fn parse(vader: &str, empath: &str) -> Self {
-        let mut valence = HashMap::new();
-        for line in vader.lines() {
-            let mut f = line.split('\t');
-            if let (Some(word), Some(Ok(mean))) = (f.next(), f.next().map(str::parse::<f32>))
-                && word.chars().all(|c| c.is_ascii_alphabetic() || c == '\'')
-            {
-                valence.insert(word.to_lowercase(), mean);
-            }
-        }
-        let mut categories: HashMap<String, u32> = HashMap::new();
-        for line in empath.lines() {
-            let mut f = line.split('\t');
-            if let Some(i) = f
-                .next()
-                .and_then(|c| EMPATH_EMOTION_CATEGORIES.iter().position(|e| *e == c))
-            {
-                for w in f.filter(|w| !w.contains(' ')) {
-                    *categories.entry(w.to_lowercase()).or_default() |= 1 << i;
-                }
-            }
-        }
-        Self {
-            valence,
-            categories,
-        }
-    }
-
-    /// The lexicon rule: |VADER valence| ≥ [`VADER_MIN_ABS_VALENCE`] or in an Empath emotion category.
-    pub fn is_emotional(&self, word: &str) -> bool {
-        self.valence
-            .get(word)
-            .is_some_and(|v| v.abs() >= VADER_MIN_ABS_VALENCE)
-            || self.categories.contains_key(word)
-    }
-
-    /// The VADER mean valence of a (lower-cased) word.
-    pub fn valence(&self, word: &str) -> Option<f32> {
-        self.valence.get(word).copied()
-    }
-
-    /// Every word the rule marks.
-    pub fn rule_words(&self) -> impl Iterator<Item = &String> {
-        self.valence
-            .keys()
-            .chain(self.categories.keys())
-            .filter(|w| self.is_emotional(w))
-    }
-}
 
 /// One tagged turn: its words (lower-cased, as the tokenizer splits them) and whether each is in a cause span.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,17 +98,17 @@ pub fn features(words: &[String], i: usize, lexicon: Option<&Lexicon>) -> Vec<u3
     if let Some(lex) = lexicon {
         let in_sentence = words[start..end].iter().any(|x| lex.is_emotional(x));
         f.push(hash(&["lexsent", if in_sentence { "y" } else { "n" }]));
-        let bucket = |word: &str| match lex.valence.get(word) {
-            Some(v) if *v <= -1.5 => "--",
-            Some(v) if *v < 0.0 => "-",
-            Some(v) if *v >= 1.5 => "++",
+        let bucket = |word: &str| match lex.valence(word) {
+            Some(v) if v <= -1.5 => "--",
+            Some(v) if v < 0.0 => "-",
+            Some(v) if v >= 1.5 => "++",
             Some(_) => "+",
             None => "0",
         };
         f.push(hash(&["val", bucket(w)]));
         f.push(hash(&["val-1", bucket(at(-1))]));
         f.push(hash(&["val+1", bucket(at(1))]));
-        if let Some(bits) = lex.categories.get(w) {
+        if let Some(bits) = lex.categories(w) {
             for (k, name) in EMPATH_EMOTION_CATEGORIES.iter().enumerate() {
                 if bits & (1 << k) != 0 {
                     f.push(hash(&["cat", name]));
@@ -378,97 +322,9 @@ pub fn evaluate(examples: &[Example], tagger: impl Fn(&[String]) -> Vec<bool>) -
     }))
 }
 
-/// The emotional turns of a RECCON file (`{dialog_id: [[turn, …]]}`) as examples: a word is `<em>` when it lies
-/// in a cause span that the turn attributes to itself (`expanded emotion cause evidence` = its own number). That
-/// is the question the model asks of a speaker's message in EmpatheticDialogues — which of their own words say
-/// what made them feel so; causes in other turns, latent causes (given as text) and neutral turns are left out.
-/// Dialogues in id order.
-pub fn reccon_examples(
-    json: &str,
-    tokenizer: &crate::tokenizer::TextTokenizer,
-) -> Result<Vec<Example>, String> {
-    let root: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| format!("not valid JSON: {e}"))?;
-    let dialogues = root
-        .as_object()
-        .ok_or("expected an object {dialog_id: [[turn, …]]}")?;
-    let mut ids: Vec<&String> = dialogues.keys().collect();
-    ids.sort();
-    let mut out = Vec::new();
-    for id in ids {
-        let turns = dialogues[id]
-            .get(0)
-            .and_then(|t| t.as_array())
-            .ok_or_else(|| format!("dialogue {id}: expected [[turn, …]]"))?;
-        for (k, t) in turns.iter().enumerate() {
-            let (Some(ev), Some(spans)) = (
-                t.get("expanded emotion cause evidence")
-                    .and_then(|v| v.as_array()),
-                t.get("expanded emotion cause span")
-                    .and_then(|v| v.as_array()),
-            ) else {
-                continue;
-            };
-            if t["emotion"].as_str().is_none_or(|e| e == "neutral") {
-                continue;
-            }
-            let utterance = t["utterance"]
-                .as_str()
-                .ok_or_else(|| format!("dialogue {id}: turn {} has no utterance", k + 1))?;
-            let own: Vec<std::ops::Range<usize>> = ev
-                .iter()
-                .zip(spans)
-                .filter(|(e, _)| e.as_u64() == Some(k as u64 + 1))
-                .filter_map(|(_, s)| s.as_str())
-                .filter_map(|s| utterance.find(s).map(|start| start..start + s.len()))
-                .collect();
-            let words = tokenizer.words(utterance).map_err(|e| e.to_string())?;
-            out.push(Example {
-                labels: words
-                    .iter()
-                    .map(|(r, _)| own.iter().any(|s| r.start < s.end && s.start < r.end))
-                    .collect(),
-                words: words.into_iter().map(|(_, w)| w).collect(),
-            });
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::TextTokenizer;
-
-    fn tokenizer() -> TextTokenizer {
-        let texts =
-            ["I'm surprised . He doesn't look like a guy who'd ever cheat on his wife , does he ?"];
-        TextTokenizer::train(texts.iter().cycle().take(30).map(|t| t.to_string()), 300).unwrap()
-    }
-
-    #[test]
-    fn own_cause_spans_become_word_labels_and_other_turns_are_left_out() {
-        // Cut from RECCON dailydialog_test.json (tr_9708), turns 3 and 4.
-        let json = r#"{"d": [[
-            {"turn": 1, "speaker": "A", "utterance": "Mr . black has been getting a little around aside .", "emotion": "neutral"},
-            {"turn": 2, "speaker": "B", "utterance": "I'm surprised . He doesn't look like a guy who'd ever cheat on his wife , does he ?", "emotion": "surprise",
-             "expanded emotion cause evidence": [1, 2, "b"],
-             "expanded emotion cause span": ["Mr . black has been getting a little around aside .", "He doesn't look like a guy who'd ever cheat on his wife ,", "latent"]}
-        ]]}"#;
-        let ex = reccon_examples(json, &tokenizer()).unwrap();
-        assert_eq!(ex.len(), 1, "only the emotional turn");
-        let marked: Vec<&str> = ex[0]
-            .words
-            .iter()
-            .zip(&ex[0].labels)
-            .filter(|(_, l)| **l)
-            .map(|(w, _)| w.as_str())
-            .collect();
-        assert_eq!(marked.first(), Some(&"he"));
-        assert_eq!(marked.last(), Some(&","));
-        assert!(!marked.contains(&"surprised") && !marked.contains(&"?"));
-        assert!(reccon_examples("[1]", &tokenizer()).is_err());
-    }
 
     #[test]
     fn scores_and_the_file_format() {

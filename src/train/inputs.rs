@@ -1,0 +1,46 @@
+//! What a run reads besides the data: the lexicons and the reason tagger.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{DEFAULT_LEXICON_DIR, ReasonTags};
+use crate::reason::ReasonTagger;
+
+/// The Empath and VADER lexicons from `dir` (default [`DEFAULT_LEXICON_DIR`]).
+pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::era::Lexicon> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR));
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(&p).with_context(|| {
+            format!("cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)", p.display())
+        })
+    };
+    Ok(crate::era::Lexicon::parse(
+        &read(dir.join("vader/vader_lexicon.txt"))?,
+        &read(dir.join("empath/categories.tsv"))?,
+    ))
+}
+
+/// The run's reason tagger (`train.reason_tags`).
+pub(super) fn reason_tagger(
+    tags: &ReasonTags,
+    lexicons: Option<&Path>,
+) -> anyhow::Result<ReasonTagger> {
+    Ok(match tags {
+        ReasonTags::Lexicon => ReasonTagger::from_lexicon(&read_lexicon(lexicons)?),
+        ReasonTags::None => ReasonTagger::default(),
+        ReasonTags::Era(path) => {
+            let bytes = std::fs::read(path).with_context(|| {
+                format!(
+                    "cannot read the ERA tagger {} named in train.reason_tags (write one with `reflectdiffu era train --no-lexicon --out FILE`)",
+                    path.display()
+                )
+            })?;
+            let model = crate::era::EraModel::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            ReasonTagger::from_era(model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+    })
+}

@@ -1,0 +1,109 @@
+//! Emotion contagion through the real binary: `sample --explain` on the shipped checkpoint, and a tiny run with
+//! every issue-10 option on.
+
+mod common;
+
+use assert_cmd::Command;
+use common::cli::{stdout_ok, tiny_run_config, train_cmd};
+
+fn bin() -> Command {
+    Command::cargo_bin("reflectdiffu").unwrap()
+}
+
+#[test]
+fn explain_shows_the_emotion_and_the_reason_words_of_every_speaker_turn() {
+    let turns = [
+        "My dog died last week.",
+        "oh no, i'm so sorry.",
+        "The house feels so empty and I am heartbroken.",
+    ];
+    let out = bin()
+        .args(["sample", "--json", "--explain"])
+        .args(turns)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(out)).unwrap();
+    let e = &v["explain"];
+    assert_eq!(e["emotion"], v["emotion"]);
+    assert_eq!(e["emotion"].as_array().unwrap().len(), 3);
+    assert!(e["intent"].is_null());
+    let reasons = e["reasons"].as_array().unwrap();
+    // The speaker's turns are the first and the third; the listener's is not explained.
+    assert_eq!(reasons.len(), 2);
+    for (r, turn) in reasons.iter().zip([0, 2]) {
+        assert_eq!(r["turn"], turn);
+        let segments = r["segments"].as_array().unwrap();
+        let text: String = segments
+            .iter()
+            .map(|s| s["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(text, turns[turn]);
+    }
+    let marked = |r: &serde_json::Value| -> Vec<String> {
+        r["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["reason"] == true)
+            .map(|s| s["text"].as_str().unwrap().to_lowercase())
+            .collect()
+    };
+    assert!(marked(&reasons[1]).contains(&"heartbroken".to_string()));
+
+    // The text form marks them between « and ».
+    let out = bin()
+        .args(["sample", "--explain", turns[2]])
+        .output()
+        .unwrap();
+    let text = stdout_ok(out);
+    assert!(text.contains("«heartbroken»"), "{text}");
+    assert!(text.contains("(emotion: "), "{text}");
+}
+
+#[test]
+fn the_emotion_contagion_options_train_resume_and_answer() {
+    // Reasoning mask, opening turn kept, polarity experts with their contrastive loss: all on at once.
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_run_config(dir.path(), "contagion", |c| {
+        c["model"]["reason_bias"] = serde_json::json!(2.0);
+        c["model"]["keep_opening_turn"] = serde_json::json!(true);
+        c["model"]["polarity_experts"] = serde_json::json!(true);
+        c["model"]["max_context_len"] = serde_json::json!(16);
+        c["train"]["contrastive_weight"] = serde_json::json!(0.5);
+        c["train"]["max_steps"] = serde_json::json!(2);
+    });
+    let ck = dir.path().join("contagion");
+    Command::from_std(train_cmd(&config, &ck))
+        .assert()
+        .success();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ck.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["model"]["polarity_experts"], true);
+    Command::from_std(train_cmd(&config, &ck))
+        .args(["--resume", "--max-steps", "3"])
+        .assert()
+        .success();
+    let out = bin()
+        .args([
+            "sample",
+            "--json",
+            "--explain",
+            "--steps",
+            "4",
+            "--checkpoint",
+        ])
+        .arg(&ck)
+        .args([
+            "My dog died.",
+            "oh no.",
+            "I miss him so much, the house is empty and quiet.",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(out)).unwrap();
+    assert_eq!(v["explain"]["emotion"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["truncated"], true,
+        "16 tokens cannot hold the whole conversation"
+    );
+}
