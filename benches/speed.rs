@@ -64,6 +64,7 @@ fn synthetic_batch(cfg: &RunConfig) -> Vec<EncodedSample> {
                 .map(|_| rng.random_range(8..m.vocab_size as u32))
                 .collect(),
             emotion: i % 32,
+            intent: i % 10,
             truncated: false,
         })
         .collect()
@@ -91,6 +92,8 @@ fn train_step(c: &mut Criterion) {
                     trim: false,
                     contrastive_weight: 0.0,
                     contrastive_temperature: 1.0,
+                    intent_dropout: 0.0,
+                    intent_weight: cfg.train.intent_weight,
                 };
                 let losses = forward(&m, &refs, None, &opts, &mut rng, &device);
                 let _ = losses.total.clone().into_scalar::<f32>();

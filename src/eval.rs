@@ -2,6 +2,7 @@
 //! table. Deterministic on the CPU backend: fixed batch size, seeded sampler and seeded ELBO noise, no timings
 //! in the report.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -12,9 +13,12 @@ use serde_json::json;
 
 use crate::checkpoint;
 use crate::data::files::{load_split, resolve_data_dir};
-use crate::data::{EMOTIONS, Sample, samples};
+use crate::data::{EMOTIONS, INTENTS, Sample, samples};
 use crate::diffusion::sampler::SamplerConfig;
+use crate::inference::Reply;
 use crate::inference::{BATCH_ROWS, Responder};
+use crate::intent::judge::N_INTENTS;
+use crate::metrics::intents::{cross_turn_repetition, distribution};
 use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
 use crate::model::{EncodedSample, encode_sample};
 use crate::progress::Progress;
@@ -27,6 +31,26 @@ pub struct EvalOptions {
     pub limit: Option<usize>,
     pub sampler: SamplerConfig,
     pub out: PathBuf,
+    /// Scores the replies' intents when given (`eval --judge`).
+    pub judge: Option<crate::intent::judge::IntentJudge>,
+}
+
+/// The intent metrics of `eval --judge`.
+#[derive(Debug, Serialize)]
+pub struct IntentReport {
+    /// % of replies written for an intent that the judge reads as that intent; `None` when no reply was
+    /// written for one (a model without a policy, `--intent unknown`).
+    pub accuracy: Option<f64>,
+    /// Replies written for one of the 9 intents.
+    pub chosen: usize,
+    /// % of each intent among the intents chosen, the judge's reading of the replies, and of the references.
+    pub chosen_distribution: BTreeMap<String, f64>,
+    pub reply_distribution: BTreeMap<String, f64>,
+    pub reference_distribution: BTreeMap<String, f64>,
+    /// Fraction of consecutive listener turns of a conversation with the same (judged) intent, for the replies
+    /// and for the references (MINT: humans ≈ 0.27).
+    pub repetition: Option<f64>,
+    pub reference_repetition: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +77,8 @@ pub struct Report {
     pub avg_words: f64,
     /// Mean reply length in metric tokens (words plus punctuation marks, the units BLEU and Dist count).
     pub avg_tokens: f64,
+    /// With `--judge`.
+    pub intent: Option<IntentReport>,
     pub samples: usize,
     pub settings: serde_json::Value,
 }
@@ -127,12 +153,26 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
     let predicted: Vec<usize> = replies.iter().map(|r| r.emotion_id).collect();
     let (emotion_acc, emotion_macro_f1) = accuracy_macro_f1(&gold, &predicted);
 
+    let judged: Option<(Vec<usize>, Vec<usize>)> = opts.judge.as_ref().map(|j| {
+        (
+            replies.iter().map(|r| j.classify(&r.text)).collect(),
+            set.iter().map(|s| j.classify(&s.reply)).collect(),
+        )
+    });
+    let intent = judged
+        .as_ref()
+        .map(|(hyp, refs)| intent_report(&replies, &set, hyp, refs));
+
     let mut lines = String::new();
-    for (r, s) in replies.iter().zip(&set) {
-        let line = json!({
+    for (i, (r, s)) in replies.iter().zip(&set).enumerate() {
+        let mut line = json!({
             "context": s.context, "reference": s.reply, "reply": r.text,
             "predicted_emotion": EMOTIONS[r.emotion_id], "gold_emotion": EMOTIONS[s.emotion],
+            "intent": INTENTS[r.intent_id],
         });
+        if let Some((hyp, _)) = &judged {
+            line["judged_intent"] = json!(INTENTS[hyp[i]]);
+        }
         lines.push_str(&line.to_string());
         lines.push('\n');
     }
@@ -163,15 +203,53 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
             .sum::<usize>() as f64
             / hyps.len() as f64,
         avg_tokens: hyps.iter().map(Vec::len).sum::<usize>() as f64 / hyps.len() as f64,
+        intent,
         samples: set.len(),
         settings: json!({
             "checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit,
             "steps": opts.sampler.steps, "seed": opts.sampler.seed, "temperature": opts.sampler.temperature,
             "top_p": opts.sampler.top_p, "strategy": opts.sampler.strategy, "block_len": opts.sampler.block_len,
+            "intent": format!("{:?}", responder.intent),
             "tokenisation": "lower-cased, whitespace split, punctuation split off (src/metrics/dist.rs::words)",
             "bleu": "corpus BLEU, one reference, cumulative uniform weights, brevity penalty, no smoothing (= NLTK corpus_bleu)",
         }),
     })
+}
+
+/// Intent accuracy, distributions and cross-turn repetition from the judge's reading of the replies (`hyp`) and
+/// references (`refs`).
+fn intent_report(replies: &[Reply], set: &[Sample], hyp: &[usize], refs: &[usize]) -> IntentReport {
+    let named = |d: Vec<f64>| -> BTreeMap<String, f64> {
+        INTENTS[..N_INTENTS]
+            .iter()
+            .map(|n| n.to_string())
+            .zip(d)
+            .collect()
+    };
+    let chosen: Vec<(usize, usize)> = replies
+        .iter()
+        .zip(hyp)
+        .filter(|(r, _)| r.intent_id < N_INTENTS)
+        .map(|(r, h)| (r.intent_id, *h))
+        .collect();
+    let rows = |ids: &[usize]| -> Vec<(&str, usize, usize)> {
+        set.iter()
+            .zip(ids)
+            .map(|(s, &i)| (s.conv_id.as_str(), s.turn, i))
+            .collect()
+    };
+    let picked: Vec<usize> = chosen.iter().map(|c| c.0).collect();
+    IntentReport {
+        accuracy: (!chosen.is_empty()).then(|| {
+            100.0 * chosen.iter().filter(|(c, h)| c == h).count() as f64 / chosen.len() as f64
+        }),
+        chosen: chosen.len(),
+        chosen_distribution: named(distribution(&picked, N_INTENTS)),
+        reply_distribution: named(distribution(hyp, N_INTENTS)),
+        reference_distribution: named(distribution(refs, N_INTENTS)),
+        repetition: cross_turn_repetition(&rows(hyp)),
+        reference_repetition: cross_turn_repetition(&rows(refs)),
+    }
 }
 
 impl Report {
@@ -193,6 +271,15 @@ impl Report {
             self.ppl_bound,
             self.avg_words,
             self.avg_tokens
-        )
+        ) + &self.intent.as_ref().map_or(String::new(), |i| {
+            let f = |v: Option<f64>, scale: f64| v.map_or("–".to_string(), |v| format!("{:.2}", v * scale));
+            format!(
+                "\n\n| intent acc | chosen | cross-turn repetition | references' repetition |\n|---|---|---|---|\n| {} | {} | {} | {} |",
+                f(i.accuracy, 1.0),
+                i.chosen,
+                f(i.repetition, 1.0),
+                f(i.reference_repetition, 1.0)
+            )
+        })
     }
 }

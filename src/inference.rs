@@ -6,11 +6,13 @@ use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 
-use crate::data::EMOTIONS;
+use crate::data::{EMOTIONS, INTENTS};
 use crate::diffusion::loss::masked_nll_sum;
 use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig};
 use crate::diffusion::{elbo_weight, q_xt, sample_t};
 use crate::diffusion::{generate, generate_blocks};
+use crate::intent::judge::N_INTENTS;
+use crate::intent::policy::{Chosen, IntentChoice, choose};
 use crate::model::{
     Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, ids_tensor,
 };
@@ -45,6 +47,10 @@ pub struct Reply {
     pub emotion: Vec<(String, f32)>,
     /// The emotion the reply was conditioned on (the most probable one).
     pub emotion_id: usize,
+    /// The intent the reply was written for (index into `INTENTS`; "unknown" when none was chosen).
+    pub intent_id: usize,
+    /// The policy's three most probable intents (after the prior), empty when the intent was not the policy's.
+    pub intents: Vec<(String, f32)>,
     /// True when old turns were dropped to fit the model's context length.
     pub truncated: bool,
 }
@@ -56,6 +62,14 @@ pub struct Responder {
     pub tokenizer: TextTokenizer,
     pub tagger: ReasonTagger,
     pub device: Device,
+    /// How each reply's intent is chosen (the policy with the prior unless set).
+    pub intent: IntentChoice,
+}
+
+/// What the encoder read from one context.
+struct RowRead {
+    emotions: TopEmotions,
+    intent: Chosen,
 }
 
 /// Reads the `model` section of a checkpoint's config.json.
@@ -105,6 +119,7 @@ impl Responder {
             tokenizer,
             tagger: ReasonTagger::from_bytes(reasons).map_err(InferenceError::Config)?,
             device: device.clone(),
+            intent: IntentChoice::default(),
         })
     }
 
@@ -185,8 +200,8 @@ impl Responder {
     pub fn read_emotions(&self, encoded: &[EncodedSample]) -> Result<Vec<usize>, InferenceError> {
         let mut out = Vec::with_capacity(encoded.len());
         for chunk in encoded.chunks(BATCH_ROWS) {
-            let (_, top) = self.condition(chunk)?;
-            out.extend(top.iter().map(|t| t[0].0));
+            let (_, read) = self.condition(chunk)?;
+            out.extend(read.iter().map(|r| r.emotions[0].0));
         }
         Ok(out)
     }
@@ -196,12 +211,12 @@ impl Responder {
         Tensor::from_data(TensorData::new(vec![t; rows], [rows]), &self.device)
     }
 
-    /// Encodes a batch of contexts and reads the emotion: the denoiser's condition (conditioned on the most
-    /// probable emotion) and the top-3 emotions of each row.
+    /// Encodes a batch of contexts and reads the emotion and chooses the intent: the denoiser's condition
+    /// (conditioned on the most probable emotion and the chosen intent) and what was read from each row.
     fn condition(
         &self,
         encoded: &[EncodedSample],
-    ) -> Result<(Condition, Vec<TopEmotions>), InferenceError> {
+    ) -> Result<(Condition, Vec<RowRead>), InferenceError> {
         let rows = encoded.len();
         let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
         let enc = self.model.encode(&batch);
@@ -216,11 +231,31 @@ impl Responder {
                 p
             })
             .collect();
-        let emotion: Vec<i64> = top.iter().map(|t| t[0].0 as i64).collect();
-        let emotion = Tensor::from_data(TensorData::new(emotion, [rows]), &self.device);
-        let cond = Condition::unknown_intent(enc.h, batch.ctx_pad, emotion)
-            .with_memory_bias(enc.reason_bias);
-        Ok((cond, top))
+        let policy = enc.intent_logits.map(|l| host(softmax(l, 1))).transpose()?;
+        let read: Vec<RowRead> = top
+            .into_iter()
+            .enumerate()
+            .map(|(i, emotions)| RowRead {
+                intent: choose(
+                    self.intent,
+                    policy
+                        .as_ref()
+                        .map(|p| &p[i * N_INTENTS..(i + 1) * N_INTENTS]),
+                    emotions[0].0,
+                ),
+                emotions,
+            })
+            .collect();
+        let emotion: Vec<i64> = read.iter().map(|r| r.emotions[0].0 as i64).collect();
+        let intent: Vec<i64> = read.iter().map(|r| r.intent.0 as i64).collect();
+        let cond = Condition {
+            memory: enc.h,
+            memory_pad: batch.ctx_pad,
+            emotion: Tensor::from_data(TensorData::new(emotion, [rows]), &self.device),
+            intent: Tensor::from_data(TensorData::new(intent, [rows]), &self.device),
+            memory_bias: enc.reason_bias,
+        };
+        Ok((cond, read))
     }
 
     /// Replies to already-encoded contexts (one forward batch); `encoded[i]` samples with seed
@@ -231,8 +266,8 @@ impl Responder {
         rows: &[usize],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
-        let (cond, top) = self.condition(encoded)?;
-        self.respond_conditioned(encoded, &cond, top, rows, cfg)
+        let (cond, read) = self.condition(encoded)?;
+        self.respond_conditioned(encoded, &cond, read, rows, cfg)
     }
 
     /// Replies to one batch of contexts and scores each row's reference reply (a one-sample estimate of the NELBO, an upper bound on −log p(reply | context)),
@@ -243,9 +278,9 @@ impl Responder {
         cfg: &SamplerConfig,
         rng: &mut impl rand::Rng,
     ) -> Result<(Vec<Reply>, Vec<f64>), InferenceError> {
-        let (cond, top) = self.condition(encoded)?;
+        let (cond, read) = self.condition(encoded)?;
         let rows: Vec<usize> = (0..encoded.len()).collect();
-        let replies = self.respond_conditioned(encoded, &cond, top, &rows, cfg)?;
+        let replies = self.respond_conditioned(encoded, &cond, read, &rows, cfg)?;
         Ok((replies, self.nelbo(encoded, &cond, rng)?))
     }
 
@@ -253,7 +288,7 @@ impl Responder {
         &self,
         encoded: &[EncodedSample],
         cond: &Condition,
-        top: Vec<TopEmotions>,
+        read: Vec<RowRead>,
         rows: &[usize],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
@@ -285,14 +320,22 @@ impl Responder {
             })?
         };
         let mut out = Vec::with_capacity(rows);
-        for ((toks, top), enc) in tokens.iter().zip(top).zip(encoded) {
+        for ((toks, read), enc) in tokens.iter().zip(read).zip(encoded) {
             out.push(Reply {
                 text: self.tokenizer.decode(until_eos(toks))?,
-                emotion: top
+                emotion: read
+                    .emotions
                     .iter()
                     .map(|(e, p)| (EMOTIONS[*e].to_string(), *p))
                     .collect(),
-                emotion_id: top[0].0,
+                emotion_id: read.emotions[0].0,
+                intent_id: read.intent.0,
+                intents: read
+                    .intent
+                    .1
+                    .iter()
+                    .map(|(i, p)| (INTENTS[*i].to_string(), *p))
+                    .collect(),
                 truncated: enc.truncated,
             });
         }

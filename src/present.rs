@@ -25,6 +25,7 @@ pub fn reply_json(r: &Reply, safety: &Assessment) -> serde_json::Value {
     json!({
         "reply": shown_text(r, safety),
         "emotion": r.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
+        "intent": crate::data::INTENTS[r.intent_id],
         "truncated": r.truncated,
         "safety": if safety.is_crisis() {
             json!({"crisis": true, "matched": safety.matched, "note": CRISIS_NOTE})
@@ -56,7 +57,10 @@ pub fn explain_json(reply: &Reply, reasons: &[(usize, Vec<Segment>)]) -> serde_j
     json!({
         "emotion": reply.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
         "reasons": reasons.iter().map(|(turn, seg)| json!({"turn": turn, "segments": seg})).collect::<Vec<_>>(),
-        "intent": null,
+        "intent": {
+            "chosen": crate::data::INTENTS[reply.intent_id],
+            "policy": reply.intents.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
+        },
     })
 }
 

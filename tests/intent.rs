@@ -113,3 +113,120 @@ fn ed_listener_turns_get_their_intent_labels() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--annotations DIR"));
 }
+
+#[test]
+fn an_intent_model_trains_on_labels_chooses_intents_and_is_scored_by_the_judge() {
+    use common::cli::{tiny_run_config, train_cmd};
+    let dir = tempfile::tempdir().unwrap();
+    let judge = dir.path().join("judge.bin");
+    stdout_ok(
+        reflectdiffu()
+            .args(["intent", "train", "--data", DATA, "--epochs", "1", "--out"])
+            .arg(&judge)
+            .output()
+            .unwrap(),
+    );
+    let config = tiny_run_config(dir.path(), "intents", |c| {
+        c["model"]["intent_policy"] = serde_json::json!(true);
+        c["train"]["max_steps"] = serde_json::json!(4);
+        c["train"]["intent_labels"] = serde_json::json!("tests/fixtures/intents/annotated");
+        c["train"]["intent_judge"] = serde_json::json!(judge);
+    });
+    let run = dir.path().join("run");
+    let out = train_cmd(&config, &run).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    // Every turn gets an intent: the annotation's, or the judge's where the annotation is an emotion.
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("train intents:"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(line.ends_with(", 0 unknown"), "{line}");
+    assert!(!line.contains(" 0 annotated"), "{line}");
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    let acc = last["valid_intent_acc"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&acc), "{last}");
+
+    let sample = |intent: &str| {
+        reflectdiffu()
+            .args(["sample", "--json", "--explain", "--checkpoint"])
+            .arg(&run)
+            .args(["--intent", intent, "My dog died last week."])
+            .output()
+            .unwrap()
+    };
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(sample("questioning"))).unwrap();
+    assert_eq!(v["intent"], "questioning");
+    assert_eq!(v["explain"]["intent"]["chosen"], "questioning");
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(sample("auto"))).unwrap();
+    let policy = v["explain"]["intent"]["policy"].as_array().unwrap();
+    assert_eq!(policy.len(), 3);
+    assert_eq!(
+        v["intent"], policy[0]["label"],
+        "auto takes the policy's best"
+    );
+    let out = sample("hugging");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hugging") && err.contains("consoling"),
+        "{err}"
+    );
+
+    // eval --judge: the judge reads every reply; the policy chose an intent for each.
+    let report = dir.path().join("eval.json");
+    stdout_ok(
+        reflectdiffu()
+            .args([
+                "eval",
+                "--data",
+                "tests/fixtures/ed",
+                "--limit",
+                "12",
+                "--steps",
+                "4",
+            ])
+            .args(["--checkpoint"])
+            .arg(&run)
+            .arg("--judge")
+            .arg(&judge)
+            .arg("--out")
+            .arg(&report)
+            .output()
+            .unwrap(),
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let i = &r["intent"];
+    assert_eq!(i["chosen"], 12);
+    let acc = i["accuracy"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&acc));
+    for d in [
+        "chosen_distribution",
+        "reply_distribution",
+        "reference_distribution",
+    ] {
+        let total: f64 = i[d]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((total - 100.0).abs() < 1e-6, "{d}: {total}");
+    }
+    // The first 12 test samples include conversations with two or more listener turns.
+    let rep = i["reference_repetition"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rep));
+    let replies = std::fs::read_to_string(report.with_extension("replies.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(replies.lines().next().unwrap()).unwrap();
+    assert!(first["judged_intent"].is_string() && first["intent"].is_string());
+
+    // Without intent labels there is nothing to learn a policy from.
+    let config = tiny_run_config(dir.path(), "no-labels", |c| {
+        c["model"]["intent_policy"] = serde_json::json!(true);
+    });
+    let out = train_cmd(&config, &dir.path().join("x")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("train.intent_labels"));
+}

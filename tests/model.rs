@@ -256,6 +256,8 @@ fn the_polarity_experts_loss_enters_the_training_loss() {
             trim: false,
             contrastive_weight: weight,
             contrastive_temperature: 0.1,
+            intent_dropout: 0.0,
+            intent_weight: 0.0,
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         forward(&model, &refs, polarity, &opts, &mut rng, &device)
@@ -285,6 +287,8 @@ fn an_encoder_only_step_is_the_emotion_loss_alone() {
             trim: false,
             contrastive_weight: 0.0,
             contrastive_temperature: 0.1,
+            intent_dropout: 0.0,
+            intent_weight: 0.0,
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         let l = forward(&model, &refs, None, &opts, &mut rng, &device);
@@ -301,4 +305,56 @@ fn an_encoder_only_step_is_the_emotion_loss_alone() {
         (full - diffusion - encoder_only).abs() < 1e-4,
         "{full} {diffusion} {encoder_only}"
     );
+}
+
+#[test]
+fn the_decoder_reads_the_gold_intent_and_the_policy_learns_only_known_ones() {
+    use rand::SeedableRng;
+    use reflectdiffu::data::UNKNOWN_INTENT;
+    use reflectdiffu::train::step::{StepOptions, forward};
+    let device = Device::flex().autodiff();
+    let model = tiny_config()
+        .with_intent_policy(Some(true))
+        .with_dropout(0.0)
+        .init(&device);
+    let run = |intents: [usize; 2], intent_dropout: f32, intent_weight: f32| {
+        let mut s = samples();
+        s[0].intent = intents[0];
+        s[1].intent = intents[1];
+        let refs: Vec<_> = s.iter().collect();
+        let opts = StepOptions {
+            block: REPLY,
+            diffusion_weight: 1.0,
+            emotion_weight: 1.0,
+            trim: false,
+            contrastive_weight: 0.0,
+            contrastive_temperature: 0.1,
+            intent_dropout,
+            intent_weight,
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let l = forward(&model, &refs, None, &opts, &mut rng, &device);
+        assert_eq!(l.intent_logits.as_ref().unwrap().dims(), [2, 9]);
+        (
+            l.total.into_scalar::<f32>(),
+            l.diffusion.into_scalar::<f32>(),
+        )
+    };
+    // The denoiser is conditioned on the gold intent…
+    let (_, consoling) = run([3, 3], 0.0, 0.0);
+    let (_, suggesting) = run([5, 5], 0.0, 0.0);
+    assert!((consoling - suggesting).abs() > 1e-5);
+    // …unless it is hidden ("unknown" for every row at dropout 1; the coins come from the same stream).
+    let (_, hidden_a) = run([3, 3], 1.0, 0.0);
+    let (_, hidden_b) = run([5, 5], 1.0, 0.0);
+    assert_eq!(hidden_a, hidden_b);
+    let (_, unknown_hidden) = run([UNKNOWN_INTENT; 2], 1.0, 0.0);
+    assert_eq!(hidden_a, unknown_hidden);
+    // The policy's cross-entropy counts only rows with a known intent.
+    let (plain, _) = run([3, UNKNOWN_INTENT], 0.0, 0.0);
+    let (with_policy, _) = run([3, UNKNOWN_INTENT], 0.0, 1.0);
+    assert!(with_policy - plain > 0.1, "ln 9 ≈ 2.2 at init");
+    let (none_known, _) = run([UNKNOWN_INTENT; 2], 0.0, 0.0);
+    let (none_known_policy, _) = run([UNKNOWN_INTENT; 2], 0.0, 1.0);
+    assert_eq!(none_known, none_known_policy);
 }

@@ -112,36 +112,16 @@ pub fn intents(
 ) -> anyhow::Result<()> {
     use crate::data::INTENTS;
     use crate::intent::judge::N_INTENTS;
-    use crate::intent::labels::{Annotations, PRIOR_GROUPS, group_of};
+    use crate::intent::labels::{PRIOR_GROUPS, group_of};
 
     let convs = load_split(&resolve_data_dir(data)?, split)?;
     let dir = annotations.map_or_else(
         || Path::new(DEFAULT_ANNOTATIONS).to_path_buf(),
         Path::to_path_buf,
     );
-    let mut ann = Annotations::default();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .with_context(|| {
-            format!(
-                "cannot read {} (pass --annotations DIR: EmpatheticIntents' empatheticdialogues_annotated/)",
-                dir.display()
-            )
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    files.sort();
-    anyhow::ensure!(
-        !files.is_empty(),
-        "{} holds no <emotion>.csv files",
-        dir.display()
-    );
-    for f in &files {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-        ann.add_csv(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-    }
+    let ann = crate::train::read_annotations(&dir).with_context(|| {
+        "pass --annotations DIR: EmpatheticIntents' empatheticdialogues_annotated/".to_string()
+    })?;
     let (mut matched, mut listener, mut labelled) = (0usize, 0usize, 0usize);
     let mut counts = [0usize; N_INTENTS];
     let mut by_group = vec![[0usize; N_INTENTS]; PRIOR_GROUPS.len()];

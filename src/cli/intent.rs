@@ -79,8 +79,7 @@ fn data_dir(d: Option<PathBuf>) -> PathBuf {
 }
 
 fn load(path: &Path) -> anyhow::Result<IntentJudge> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    IntentJudge::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    crate::train::read_judge(path)
 }
 
 fn report(judge: &IntentJudge, data: &Path) -> anyhow::Result<()> {

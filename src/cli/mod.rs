@@ -219,6 +219,24 @@ pub struct SamplingArgs {
     /// Confidence strategy: write the reply in blocks of N tokens, left to right (0 = all at once).
     #[arg(long, default_value_t = 1)]
     pub block_len: usize,
+    /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),
+    /// unknown (none), or one of agreeing, acknowledging, encouraging, consoling, sympathizing, suggesting,
+    /// questioning, wishing, neutral.
+    #[arg(long, default_value = "auto", value_parser = check_intent)]
+    pub intent: String,
+    /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none).
+    #[arg(long, value_enum, default_value_t = IntentPriorArg::Design)]
+    pub intent_prior: IntentPriorArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IntentPriorArg {
+    Design,
+    None,
+}
+
+fn check_intent(name: &str) -> Result<String, String> {
+    crate::intent::policy::IntentChoice::parse(name, true).map(|_| name.to_string())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -228,6 +246,15 @@ pub enum StrategyArg {
 }
 
 impl SamplingArgs {
+    /// How replies choose their intent (`--intent`, `--intent-prior`).
+    pub fn intent_choice(&self) -> crate::intent::policy::IntentChoice {
+        crate::intent::policy::IntentChoice::parse(
+            &self.intent,
+            self.intent_prior == IntentPriorArg::Design,
+        )
+        .expect("checked when the arguments were parsed")
+    }
+
     pub fn sampler(&self) -> SamplerConfig {
         SamplerConfig {
             steps: self.steps,
@@ -278,6 +305,10 @@ pub struct EvalArgs {
     /// way to score encoder-only runs (train.diffusion_weight 0).
     #[arg(long)]
     pub emotion_only: bool,
+    /// Intent judge (from `reflectdiffu intent train`): also score the replies' intents — accuracy against the
+    /// chosen intent, their distribution against the references', cross-turn repetition.
+    #[arg(long)]
+    pub judge: Option<PathBuf>,
     #[command(flatten)]
     pub sampling: SamplingArgs,
 }

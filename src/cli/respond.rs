@@ -14,7 +14,9 @@ use crate::safety;
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     args.sampler().validate().map_err(anyhow::Error::msg)?;
     let dir = checkpoint::resolve(args.checkpoint.as_deref());
-    Ok(checkpoint::load_responder(&dir, &args.device.device()?)?)
+    let mut responder = checkpoint::load_responder(&dir, &args.device.device()?)?;
+    responder.intent = args.intent_choice();
+    Ok(responder)
 }
 
 fn emotion_line(r: &Reply) -> String {
@@ -23,7 +25,14 @@ fn emotion_line(r: &Reply) -> String {
         .iter()
         .map(|(l, p)| format!("{l} {:.0}%", p * 100.0))
         .collect();
-    format!("(emotion: {})", parts.join(", "))
+    if r.intent_id == crate::data::UNKNOWN_INTENT {
+        return format!("(emotion: {})", parts.join(", "));
+    }
+    format!(
+        "(emotion: {}; intent: {})",
+        parts.join(", "),
+        crate::data::INTENTS[r.intent_id]
+    )
 }
 
 fn warn_truncated(r: &Reply, max: usize, what: &str) {

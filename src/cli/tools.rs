@@ -17,9 +17,15 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         limit: a.limit,
         sampler,
         out: a.out,
+        judge: a
+            .judge
+            .as_deref()
+            .map(crate::train::read_judge)
+            .transpose()?,
     };
-    let responder =
+    let mut responder =
         crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device()?)?;
+    responder.intent = a.sampling.intent_choice();
     let started = std::time::Instant::now();
     if a.emotion_only {
         let report = crate::eval::evaluate_emotion(&opts, &responder)?;

@@ -11,6 +11,11 @@ pub struct Sample {
     /// The listener's reply (the reference).
     pub reply: String,
     pub emotion: usize,
+    /// Position of the reply in its conversation's turns (odd: listener turns).
+    pub turn: usize,
+    /// The reply's empathetic intent (index into `INTENTS`), where a label is known
+    /// (`intent::labels::label_samples`).
+    pub intent: Option<usize>,
 }
 
 /// Every listener turn of every conversation (turns at odd 0-based positions, i.e. even `utterance_idx`),
@@ -25,6 +30,8 @@ pub fn samples(conversations: &[Conversation], max_turns: usize) -> Vec<Sample> 
                 context: conv.turns[start..i].to_vec(),
                 reply: conv.turns[i].clone(),
                 emotion: conv.emotion,
+                turn: i,
+                intent: None,
             });
         }
     }
@@ -49,5 +56,6 @@ mod tests {
         assert_eq!(s[0].reply, "b");
         assert_eq!(s[1].context, ["b", "c"]);
         assert_eq!(s[1].reply, "d");
+        assert_eq!((s[0].turn, s[1].turn), (1, 3));
     }
 }

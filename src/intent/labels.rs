@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::judge::N_INTENTS;
-use crate::data::{Conversation, EMOTIONS, INTENTS};
+use super::judge::{IntentJudge, N_INTENTS};
+use crate::data::{Conversation, EMOTIONS, INTENTS, Sample};
 
 /// Per conversation id, the label of each utterance in order (the situation rows are left out).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -104,6 +104,44 @@ impl Annotations {
     }
 }
 
+/// Where the intents of a set of samples came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LabelCounts {
+    /// From the annotations.
+    pub annotated: usize,
+    /// From the judge (annotation missing or an emotion).
+    pub judged: usize,
+    /// Left without an intent (no annotation and no judge).
+    pub unlabelled: usize,
+}
+
+/// Sets each sample's intent: the annotation where it names one of the 9 intents, otherwise the judge's reading
+/// of the reply (when a judge is given), otherwise none.
+pub fn label_samples(
+    samples: &mut [Sample],
+    conversations: &[Conversation],
+    annotations: &Annotations,
+    judge: Option<&IntentJudge>,
+) -> LabelCounts {
+    let by_id: HashMap<&str, Vec<Option<usize>>> = conversations
+        .iter()
+        .filter_map(|c| Some((c.id.as_str(), annotations.listener_intents(c)?)))
+        .collect();
+    let mut counts = LabelCounts::default();
+    for s in samples {
+        let gold = by_id
+            .get(s.conv_id.as_str())
+            .and_then(|l| l.get(s.turn / 2).copied().flatten());
+        s.intent = gold.or_else(|| judge.map(|j| j.classify(&s.reply)));
+        match (gold, s.intent) {
+            (Some(_), _) => counts.annotated += 1,
+            (None, Some(_)) => counts.judged += 1,
+            (None, None) => counts.unlabelled += 1,
+        }
+    }
+    counts
+}
+
 /// The emotion → intent-group prior of DESIGN.md (the paper's Table 1 as transcribed publicly): five groups of
 /// emotions, each with three intents.
 pub const PRIOR_GROUPS: [(&[&str], [&str; 3]); 5] = [
@@ -169,6 +207,27 @@ pub fn group_of(emotion: usize) -> Option<usize> {
     PRIOR_GROUPS.iter().position(|(e, _)| e.contains(name))
 }
 
+/// Share of the prior's mass on the three intents of the emotion's group; the rest is spread over the other six,
+/// so that the policy can still choose them when it is sure.
+pub const PRIOR_GROUP_MASS: f32 = 0.8;
+
+/// P_prior(intent | emotion) over the 9 intents, from [`PRIOR_GROUPS`].
+pub fn prior(emotion: usize) -> [f32; N_INTENTS] {
+    let mut p = [(1.0 - PRIOR_GROUP_MASS) / (N_INTENTS - 3) as f32; N_INTENTS];
+    if let Some(g) = group_of(emotion) {
+        for name in PRIOR_GROUPS[g].1 {
+            let i = INTENTS
+                .iter()
+                .position(|n| *n == name)
+                .expect("a known intent");
+            p[i] = PRIOR_GROUP_MASS / 3.0;
+        }
+    } else {
+        p = [1.0 / N_INTENTS as f32; N_INTENTS];
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +254,51 @@ hit:1_conv:2,utterance,listener,That is terrifying.,terrified\n";
         assert_eq!(a.listener_intents(&conv(3)), None, "turn counts differ");
         assert!(a.add_csv("wrong,header\n").is_err());
         assert!(a.add_csv("Dialog_ID,Type\nx,y\n").is_err());
+    }
+
+    #[test]
+    fn samples_take_the_annotation_else_nothing_without_a_judge() {
+        let csv = "Dialog_ID,Type,Actor,Text,Label\n\
+c1,utterance,speaker,a,sad\n\
+c1,utterance,listener,b,questioning\n\
+c1,utterance,speaker,c,sad\n\
+c1,utterance,listener,d,sad\n";
+        let mut a = Annotations::default();
+        a.add_csv(csv).unwrap();
+        let conv = Conversation {
+            id: "c1".into(),
+            emotion: 27,
+            situation: String::new(),
+            turns: ["a", "b", "c", "d"].map(String::from).to_vec(),
+        };
+        let other = Conversation {
+            id: "c2".into(),
+            ..conv.clone()
+        };
+        let mut s = crate::data::samples(&[conv.clone(), other.clone()], 6);
+        let counts = label_samples(&mut s, &[conv, other], &a, None);
+        let intents: Vec<Option<usize>> = s.iter().map(|s| s.intent).collect();
+        assert_eq!(intents, [Some(6), None, None, None]);
+        assert_eq!(
+            counts,
+            LabelCounts {
+                annotated: 1,
+                judged: 0,
+                unlabelled: 3
+            }
+        );
+    }
+
+    #[test]
+    fn the_prior_favours_the_emotions_group_and_sums_to_one() {
+        let sad = EMOTIONS.iter().position(|e| *e == "sad").unwrap();
+        let p = prior(sad);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        let top: Vec<&str> = (0..N_INTENTS)
+            .filter(|&i| p[i] > 0.2)
+            .map(|i| INTENTS[i])
+            .collect();
+        assert_eq!(top, ["agreeing", "encouraging", "neutral"]);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Intents: the judge that reads which empathetic intent a reply carries (and, to come, the labels of ED
-//! listener turns, the intent policy and the emotion → intent prior of Intent Twice).
+//! Intents (Intent Twice): the judge that reads which empathetic intent a reply carries ("correct"), the labels
+//! of ED listener turns, and the choice of intent for a reply from the policy and the emotion → intent prior
+//! ("explore").
 
 pub mod judge;
 pub mod labels;
+pub mod policy;

@@ -3,6 +3,7 @@
 mod bleu;
 mod classes;
 mod dist;
+pub mod intents;
 mod repeat;
 
 pub use bleu::corpus_bleu;

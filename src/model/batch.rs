@@ -14,6 +14,8 @@ pub struct EncodedSample {
     pub ctx_reasons: Vec<u32>,
     pub reply: Vec<u32>,
     pub emotion: usize,
+    /// The reply's intent (index into `INTENTS`; [`crate::data::UNKNOWN_INTENT`] where none is known).
+    pub intent: usize,
     /// True when old turns (or the start of the last one) were dropped to fit `max_context_len`.
     pub truncated: bool,
 }
@@ -33,6 +35,7 @@ impl EncodedSample {
             ctx_reasons: vec![0],
             reply,
             emotion: 0,
+            intent: crate::data::UNKNOWN_INTENT,
             truncated: false,
         }
     }
@@ -79,6 +82,7 @@ pub fn encode_context(
         ctx_reasons: vec![0],
         reply: Vec::new(),
         emotion: 0,
+        intent: crate::data::UNKNOWN_INTENT,
         truncated: total > budget,
     };
     let mut kept: Vec<Piece> = Vec::new();
@@ -155,6 +159,7 @@ pub fn encode_sample(
     reply.resize(cfg.max_reply_len, PAD);
     enc.reply = reply;
     enc.emotion = sample.emotion;
+    enc.intent = sample.intent.unwrap_or(crate::data::UNKNOWN_INTENT);
     Ok(enc)
 }
 
@@ -169,6 +174,8 @@ pub struct Batch {
     pub ctx_pad: Tensor<2, Bool>,
     /// Gold emotion ids, [batch].
     pub emotion: Tensor<1, Int>,
+    /// Gold intent ids (`UNKNOWN_INTENT` where none is known), [batch].
+    pub intent: Tensor<1, Int>,
 }
 
 fn int_tensor(rows: Vec<Vec<u32>>, width: usize, fill: u32, device: &Device) -> Tensor<2, Int> {
@@ -191,7 +198,9 @@ impl Batch {
         };
         let ctx_ids = int_tensor(col(|s| &s.ctx_ids), width, PAD, device);
         let emotion: Vec<i64> = samples.iter().map(|s| s.emotion as i64).collect();
+        let intent: Vec<i64> = samples.iter().map(|s| s.intent as i64).collect();
         Self {
+            intent: Tensor::from_data(TensorData::new(intent, [samples.len()]), device),
             ctx_pad: ctx_ids.clone().equal_elem(PAD as i64),
             ctx_ids,
             ctx_roles: int_tensor(col(|s| &s.ctx_roles), width, ROLE_NONE, device),

@@ -63,32 +63,6 @@ pub struct Condition {
     pub memory_bias: Option<Tensor<2>>,
 }
 
-impl Condition {
-    /// The condition with the intent slot set to "unknown" (until the intent stage chooses one).
-    pub fn unknown_intent(
-        memory: Tensor<3>,
-        memory_pad: Tensor<2, Bool>,
-        emotion: Tensor<1, Int>,
-    ) -> Self {
-        let rows = emotion.dims()[0];
-        let intent = vec![crate::data::UNKNOWN_INTENT as i64; rows];
-        let intent = Tensor::from_data(TensorData::new(intent, [rows]), &emotion.device());
-        Self {
-            memory,
-            memory_pad,
-            emotion,
-            intent,
-            memory_bias: None,
-        }
-    }
-
-    /// The condition with the reasoning mask's bias on the context tokens.
-    pub fn with_memory_bias(mut self, bias: Option<Tensor<2>>) -> Self {
-        self.memory_bias = bias;
-        self
-    }
-}
-
 impl DenoiserConfig {
     pub fn init(&self, device: &Device) -> Denoiser {
         Denoiser {

@@ -34,6 +34,9 @@ pub struct EncoderConfig {
     /// Positive / negative experts on Q before the emotion head ([`PolarityExperts`]).
     #[config(default = false)]
     pub polarity_experts: bool,
+    /// The intent policy π(intent | Q): a 9-way head beside the emotion head (Intent Twice's "explore").
+    #[config(default = false)]
+    pub intent_policy: bool,
 }
 
 #[derive(Module, Debug)]
@@ -46,6 +49,7 @@ pub struct EmotionContagionEncoder {
     norm: LayerNorm,
     emotion_head: Linear,
     experts: Option<PolarityExperts>,
+    intent_head: Option<Linear>,
     dropout: f64,
     reason_bias: f32,
 }
@@ -63,6 +67,8 @@ pub struct EncoderOutput {
     pub reason_bias: Option<Tensor<2>>,
     /// The polarity experts' outputs (for their training loss); `None` without experts.
     pub experts: Option<ExpertOutput>,
+    /// The intent policy's logits over the 9 intents, [batch, 9]; `None` without a policy.
+    pub intent_logits: Option<Tensor<2>>,
 }
 
 impl EncoderConfig {
@@ -87,6 +93,9 @@ impl EncoderConfig {
             experts: self
                 .polarity_experts
                 .then(|| PolarityExperts::new(self.d_model, device)),
+            intent_head: self.intent_policy.then(|| {
+                LinearConfig::new(self.d_model, crate::intent::judge::N_INTENTS).init(device)
+            }),
             dropout: self.dropout,
             reason_bias: self.reason_bias,
         }
@@ -122,13 +131,16 @@ impl EmotionContagionEncoder {
         let q: Tensor<2> = q.squeeze_dim(1); // [batch, d_model]
         let experts = self.experts.as_ref().map(|e| e.forward(q.clone()));
         let read = experts.as_ref().map_or(q.clone(), |e| e.q.clone());
-        let emotion_logits = self.emotion_head.forward(dropout(read, self.dropout));
+        let read = dropout(read, self.dropout);
+        let intent_logits = self.intent_head.as_ref().map(|p| p.forward(read.clone()));
+        let emotion_logits = self.emotion_head.forward(read);
         EncoderOutput {
             h,
             q,
             emotion_logits,
             reason_bias,
             experts,
+            intent_logits,
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct ModelConfig {
     /// Positive / negative polarity experts on the pooled context before the emotion head, trained with a
     /// contrastive loss on the context's VADER polarity (`train.contrastive_weight`). Absent (null) = false.
     pub polarity_experts: Option<bool>,
+    /// The intent policy π(intent | Q) (Intent Twice's "explore"), trained on the listener turns' intent labels
+    /// (`train.intent_labels`). Absent (null) = false: the decoder's intent slot stays "unknown" unless
+    /// `sample --intent` names one.
+    pub intent_policy: Option<bool>,
 }
 
 /// Positions 0..len for every row, [batch, len].
@@ -174,6 +178,7 @@ impl ModelConfig {
             .with_dropout(self.dropout)
             .with_reason_bias(self.reason_bias.unwrap_or(0.0))
             .with_polarity_experts(self.polarity_experts.unwrap_or(false))
+            .with_intent_policy(self.intent_policy.unwrap_or(false))
             .init(device),
             denoiser: DenoiserConfig::new(
                 self.vocab_size,

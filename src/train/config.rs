@@ -66,6 +66,22 @@ pub struct TrainConfig {
     /// The checkpoint keeps the tagger, so sampling needs no lexicon or file.
     #[serde(default)]
     pub reason_tags: ReasonTags,
+    /// EmpatheticIntents' `empatheticdialogues_annotated/` folder: the listener turns' intents, which the decoder
+    /// is conditioned on (and the intent policy learns, with `model.intent_policy`). Null = no intents: the
+    /// decoder's intent slot stays "unknown" (runs before this option).
+    #[serde(default)]
+    pub intent_labels: Option<std::path::PathBuf>,
+    /// An intent judge (`reflectdiffu intent train`) that labels the turns the annotations leave without an
+    /// intent; null = those turns train with "unknown".
+    #[serde(default)]
+    pub intent_judge: Option<std::path::PathBuf>,
+    /// Fraction of training rows whose intent is hidden ("unknown"), so that the decoder also learns to write
+    /// without one.
+    #[serde(default = "default_intent_dropout")]
+    pub intent_dropout: f32,
+    /// Weight of the intent policy's cross-entropy (with `model.intent_policy`).
+    #[serde(default = "default_intent_weight")]
+    pub intent_weight: f32,
 }
 
 /// See [`TrainConfig::reason_tags`].
@@ -79,6 +95,14 @@ pub enum ReasonTags {
 }
 
 fn default_diffusion_weight() -> f32 {
+    1.0
+}
+
+fn default_intent_dropout() -> f32 {
+    0.1
+}
+
+fn default_intent_weight() -> f32 {
     1.0
 }
 
@@ -170,12 +194,28 @@ impl RunConfig {
             ("emotion_weight", t.emotion_weight),
             ("contrastive_weight", t.contrastive_weight),
             ("diffusion_weight", t.diffusion_weight),
+            ("intent_weight", t.intent_weight),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!(
                     "train.{name} must be a finite number ≥ 0, found {v}"
                 ));
             }
+        }
+        if !(0.0..=1.0).contains(&t.intent_dropout) {
+            return Err(format!(
+                "train.intent_dropout must be in [0, 1], found {}",
+                t.intent_dropout
+            ));
+        }
+        if self.model.intent_policy == Some(true) && t.intent_labels.is_none() {
+            return Err(
+                "model.intent_policy needs train.intent_labels (EmpatheticIntents' empatheticdialogues_annotated/ folder) to learn from"
+                    .into(),
+            );
+        }
+        if t.intent_judge.is_some() && t.intent_labels.is_none() {
+            return Err("train.intent_judge labels what train.intent_labels leaves open; set train.intent_labels too".into());
         }
         Ok(())
     }

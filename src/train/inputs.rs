@@ -44,3 +44,43 @@ pub(super) fn reason_tagger(
         }
     })
 }
+
+/// EmpatheticIntents' `empatheticdialogues_annotated/` folder: every `<emotion>.csv` in it.
+pub fn read_annotations(dir: &Path) -> anyhow::Result<crate::intent::labels::Annotations> {
+    let mut ann = crate::intent::labels::Annotations::default();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| {
+            format!(
+                "cannot read intent annotations {} (EmpatheticIntents' empatheticdialogues_annotated/ folder)",
+                dir.display()
+            )
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "{} holds no <emotion>.csv files (expected EmpatheticIntents' empatheticdialogues_annotated/)",
+        dir.display()
+    );
+    for f in &files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        ann.add_csv(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+    }
+    Ok(ann)
+}
+
+/// An intent judge file (`reflectdiffu intent train`).
+pub fn read_judge(path: &Path) -> anyhow::Result<crate::intent::judge::IntentJudge> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the intent judge {} (write one with `reflectdiffu intent train --out FILE`)",
+            path.display()
+        )
+    })?;
+    crate::intent::judge::IntentJudge::from_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}

@@ -10,8 +10,8 @@ mod inputs;
 pub mod step;
 
 pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};
-pub use inputs::read_lexicon;
 use inputs::reason_tagger;
+pub use inputs::{read_annotations, read_judge, read_lexicon};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -153,7 +153,22 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             .map(|s| encode_sample(&tokenizer, &tagger, s, m))
             .collect::<Result<_, _>>()?)
     };
-    let train_samples = split(&train_convs, t.train_samples);
+    let mut train_samples = split(&train_convs, t.train_samples);
+    let mut valid_samples = split(&valid_convs, t.valid_samples);
+    if let Some(dir) = &t.intent_labels {
+        let judge = t.intent_judge.as_deref().map(read_judge).transpose()?;
+        let ann = read_annotations(dir)?;
+        for (name, set, convs) in [
+            ("train", &mut train_samples, &train_convs),
+            ("valid", &mut valid_samples, &valid_convs),
+        ] {
+            let c = crate::intent::labels::label_samples(set, convs, &ann, judge.as_ref());
+            eprintln!(
+                "{name} intents: {} annotated, {} from the judge, {} unknown",
+                c.annotated, c.judged, c.unlabelled
+            );
+        }
+    }
     let train_set = encode(&train_samples)?;
     // The context polarity from VADER, for the polarity experts' loss (same order as `train_set`).
     let polarity: Option<Vec<i8>> = if m.polarity_experts.unwrap_or(false) {
@@ -174,8 +189,15 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         trim: t.length_buckets,
         contrastive_weight: t.contrastive_weight,
         contrastive_temperature: t.contrastive_temperature,
+        // Runs without intents draw no dropout coins, so their corruption noise is what it always was.
+        intent_dropout: if t.intent_labels.is_some() {
+            t.intent_dropout
+        } else {
+            0.0
+        },
+        intent_weight: t.intent_weight,
     };
-    let valid_set = encode(&split(&valid_convs, t.valid_samples))?;
+    let valid_set = encode(&valid_samples)?;
     eprintln!(
         "{} train / {} valid samples, vocab {}",
         train_set.len(),
@@ -304,6 +326,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             "train_loss": state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64,
             "valid_diffusion_loss": valid.diffusion_loss, "valid_emotion_acc": valid.emotion_acc,
             "valid_emotion_macro_f1": valid.emotion_macro_f1,
+            "valid_intent_acc": valid.intent_acc,
             "wall_seconds": state.wall_seconds,
         });
         bar.println(&format!("epoch {} done: {line}", state.epoch + 1));

@@ -2,10 +2,11 @@
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
-use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, RngExt};
 
+use crate::data::UNKNOWN_INTENT;
 use crate::diffusion::loss::{selected_cross_entropy, selection};
 use crate::diffusion::{q_xt, sample_t};
 use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
@@ -28,6 +29,10 @@ pub struct StepOptions {
     /// comes with polarities).
     pub contrastive_weight: f32,
     pub contrastive_temperature: f32,
+    /// Fraction of rows whose intent the decoder does not see (conditioned on "unknown").
+    pub intent_dropout: f32,
+    /// Weight of the intent policy's cross-entropy (when the model has a policy).
+    pub intent_weight: f32,
 }
 
 impl StepOptions {
@@ -41,6 +46,8 @@ impl StepOptions {
             trim: false,
             contrastive_weight: 0.0,
             contrastive_temperature: 1.0,
+            intent_dropout: 0.0,
+            intent_weight: 0.0,
         }
     }
 }
@@ -49,6 +56,8 @@ pub struct Losses {
     pub total: Tensor<1>,
     pub diffusion: Tensor<1>,
     pub emotion_logits: Tensor<2>,
+    /// The intent policy's logits, [batch, 9]; `None` without a policy.
+    pub intent_logits: Option<Tensor<2>>,
 }
 
 /// Corrupts the replies at fresh times t and scores the denoiser; the decoder is conditioned on the gold
@@ -78,9 +87,20 @@ pub fn forward(
     };
     let batch = Batch::new(samples, device);
     let enc = model.encode(&batch);
-    let cond =
-        Condition::unknown_intent(enc.h.clone(), batch.ctx_pad.clone(), batch.emotion.clone())
-            .with_memory_bias(enc.reason_bias.clone());
+    let shown: Vec<i64> = samples
+        .iter()
+        .map(|s| {
+            let hide = opts.intent_dropout > 0.0 && rng.random::<f32>() < opts.intent_dropout;
+            (if hide { UNKNOWN_INTENT } else { s.intent }) as i64
+        })
+        .collect();
+    let cond = Condition {
+        memory: enc.h.clone(),
+        memory_pad: batch.ctx_pad.clone(),
+        emotion: batch.emotion.clone(),
+        intent: Tensor::from_data(TensorData::new(shown, [samples.len()]), device),
+        memory_bias: enc.reason_bias.clone(),
+    };
     let diffusion = if opts.diffusion_weight > 0.0 {
         diffusion_loss(model, &cond, samples, len, block, rng, device)
     } else {
@@ -106,11 +126,41 @@ pub fn forward(
     {
         total = total + c * opts.contrastive_weight;
     }
+    if let Some(logits) = &enc.intent_logits
+        && opts.intent_weight > 0.0
+        && let Some(l) = intent_loss(logits.clone(), samples, device)
+    {
+        total = total + l * opts.intent_weight;
+    }
     Losses {
         total,
         diffusion,
         emotion_logits: enc.emotion_logits,
+        intent_logits: enc.intent_logits,
     }
+}
+
+/// Cross-entropy of the intent policy on the rows whose intent is known; `None` when no row's is.
+fn intent_loss(
+    logits: Tensor<2>,
+    samples: &[&EncodedSample],
+    device: &Device,
+) -> Option<Tensor<1>> {
+    let (rows, gold): (Vec<i64>, Vec<i64>) = samples
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.intent < UNKNOWN_INTENT)
+        .map(|(i, s)| (i as i64, s.intent as i64))
+        .unzip();
+    if rows.is_empty() {
+        return None;
+    }
+    let n = rows.len();
+    let picked = logits.select(0, Tensor::from_data(TensorData::new(rows, [n]), device));
+    Some(CrossEntropyLossConfig::new().init(device).forward(
+        picked,
+        Tensor::from_data(TensorData::new(gold, [n]), device),
+    ))
 }
 
 /// Corrupts the first `len` reply tokens at fresh times t and scores the denoiser on the masked positions.
@@ -183,6 +233,8 @@ pub struct ValidMetrics {
     pub emotion_acc: f64,
     /// Macro-F1 over the 32 emotions, in %.
     pub emotion_macro_f1: f64,
+    /// The intent policy's accuracy on the rows with a known intent, in %; `None` without a policy or labels.
+    pub intent_acc: Option<f64>,
 }
 
 /// Validation with a fixed corruption seed, so epochs are compared on the same noise.
@@ -197,6 +249,7 @@ pub fn validate(
     let mut rng = StdRng::seed_from_u64(20_250_727);
     let (mut loss, mut n) = (0.0f64, 0usize);
     let (mut gold, mut predicted) = (Vec::new(), Vec::new());
+    let (mut intent_right, mut intent_rows) = (0usize, 0usize);
     for chunk in set.chunks(batch_size) {
         let refs: Vec<&EncodedSample> = chunk.iter().collect();
         let out = forward(
@@ -215,6 +268,19 @@ pub fn validate(
             .try_into_vec_as::<i64>()
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         predicted.extend(pred.iter().map(|p| *p as usize));
+        if let Some(logits) = out.intent_logits {
+            let pred = logits
+                .argmax(1)
+                .into_data()
+                .try_into_vec_as::<i64>()
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            for (p, s) in pred.iter().zip(chunk) {
+                if s.intent < UNKNOWN_INTENT {
+                    intent_rows += 1;
+                    intent_right += usize::from(*p as usize == s.intent);
+                }
+            }
+        }
         gold.extend(chunk.iter().map(|s| s.emotion));
         n += chunk.len();
     }
@@ -223,6 +289,7 @@ pub fn validate(
         diffusion_loss: loss / n.max(1) as f64,
         emotion_acc: acc / 100.0,
         emotion_macro_f1: macro_f1,
+        intent_acc: (intent_rows > 0).then(|| 100.0 * intent_right as f64 / intent_rows as f64),
     })
 }
 

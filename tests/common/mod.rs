@@ -29,6 +29,7 @@ pub fn samples() -> Vec<EncodedSample> {
         ctx_ids: ctx,
         reply: (20..20 + REPLY as u32).collect(),
         emotion,
+        intent: reflectdiffu::data::UNKNOWN_INTENT,
         truncated: false,
     };
     vec![

@@ -122,6 +122,8 @@ function renderReply(node, label, r) {
     bars.append(el("span", "emotion-label", name), bar, el("span", "", `${(p * 100).toFixed(0)} %`));
   }
   node.append(bars);
+  // The intent the reply was written for (Intent Twice's "explore"); a model without an intent policy has none.
+  if (r.intent && r.intent !== "unknown") node.append(el("div", "intent", `intent: ${r.intent}`));
   const s = r.settings;
   node.append(el("div", "meta", `${s.steps} steps · T ${s.temperature} · seed ${s.seed} · ${Math.round(r.ms)} ms`));
 }
@@ -163,6 +165,7 @@ async function submit() {
         settings: r.settings,
         reply: r.reply,
         emotion: r.emotion,
+        intent: r.intent,
         crisis: r.safety.crisis,
         ms: Math.round(r.ms),
       });
