@@ -43,6 +43,8 @@ type TopEmotions = Vec<(usize, f32)>;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub text: String,
+    /// The reply's token ids, up to (not including) [EOS].
+    pub tokens: Vec<u32>,
     /// The three most probable emotions with their probabilities.
     pub emotion: Vec<(String, f32)>,
     /// The emotion the reply was conditioned on (the most probable one).
@@ -200,7 +202,7 @@ impl Responder {
     pub fn read_emotions(&self, encoded: &[EncodedSample]) -> Result<Vec<usize>, InferenceError> {
         let mut out = Vec::with_capacity(encoded.len());
         for chunk in encoded.chunks(BATCH_ROWS) {
-            let (_, read) = self.condition(chunk)?;
+            let (_, read) = self.condition(chunk, None)?;
             out.extend(read.iter().map(|r| r.emotions[0].0));
         }
         Ok(out)
@@ -213,9 +215,11 @@ impl Responder {
 
     /// Encodes a batch of contexts and reads the emotion and chooses the intent: the denoiser's condition
     /// (conditioned on the most probable emotion and the chosen intent) and what was read from each row.
+    /// `intents` forces each row's intent (the RL stage's sampled ones); `None` chooses by `self.intent`.
     fn condition(
         &self,
         encoded: &[EncodedSample],
+        intents: Option<&[usize]>,
     ) -> Result<(Condition, Vec<RowRead>), InferenceError> {
         let rows = encoded.len();
         let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
@@ -237,7 +241,7 @@ impl Responder {
             .enumerate()
             .map(|(i, emotions)| RowRead {
                 intent: choose(
-                    self.intent,
+                    intents.map_or(self.intent, |f| IntentChoice::Fixed(f[i])),
                     policy
                         .as_ref()
                         .map(|p| &p[i * N_INTENTS..(i + 1) * N_INTENTS]),
@@ -266,8 +270,21 @@ impl Responder {
         rows: &[usize],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
-        let (cond, read) = self.condition(encoded)?;
+        let (cond, read) = self.condition(encoded, None)?;
         self.respond_conditioned(encoded, &cond, read, rows, cfg)
+    }
+
+    /// Replies to already-encoded contexts, row `i` written for intent `intents[i]` with seed `cfg.seed + i`
+    /// (one forward batch; the RL stage's rollouts).
+    pub fn respond_with_intents(
+        &self,
+        encoded: &[EncodedSample],
+        intents: &[usize],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
+        let (cond, read) = self.condition(encoded, Some(intents))?;
+        let rows: Vec<usize> = (0..encoded.len()).collect();
+        self.respond_conditioned(encoded, &cond, read, &rows, cfg)
     }
 
     /// Replies to one batch of contexts and scores each row's reference reply (a one-sample estimate of the NELBO, an upper bound on −log p(reply | context)),
@@ -278,7 +295,7 @@ impl Responder {
         cfg: &SamplerConfig,
         rng: &mut impl rand::Rng,
     ) -> Result<(Vec<Reply>, Vec<f64>), InferenceError> {
-        let (cond, read) = self.condition(encoded)?;
+        let (cond, read) = self.condition(encoded, None)?;
         let rows: Vec<usize> = (0..encoded.len()).collect();
         let replies = self.respond_conditioned(encoded, &cond, read, &rows, cfg)?;
         Ok((replies, self.nelbo(encoded, &cond, rng)?))
@@ -323,6 +340,7 @@ impl Responder {
         for ((toks, read), enc) in tokens.iter().zip(read).zip(encoded) {
             out.push(Reply {
                 text: self.tokenizer.decode(until_eos(toks))?,
+                tokens: until_eos(toks).to_vec(),
                 emotion: read
                     .emotions
                     .iter()

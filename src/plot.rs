@@ -179,6 +179,59 @@ pub fn curves_svg(runs: &[(String, String)]) -> String {
     out
 }
 
+/// The RL stage's reward curves (`train --stage rl`'s metrics.jsonl): the total reward and its three terms by
+/// update, and the intent policy's entropy, as one SVG document.
+pub fn rewards_svg(metrics_jsonl: &str) -> String {
+    let keys = [
+        ("reward", "total"),
+        ("reward_intent", "intent (judge)"),
+        ("reward_emotion", "emotion fit"),
+        ("reward_novelty", "novelty"),
+    ];
+    let mut series: Vec<Series> = keys
+        .iter()
+        .map(|(_, label)| Series {
+            label: label.to_string(),
+            points: Vec::new(),
+        })
+        .collect();
+    let mut entropy = Series {
+        label: "policy entropy".into(),
+        points: Vec::new(),
+    };
+    for line in metrics_jsonl.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(step) = v["step"].as_f64() else {
+            continue;
+        };
+        for (s, (key, _)) in series.iter_mut().zip(keys) {
+            if let Some(y) = v[key].as_f64() {
+                s.points.push((step, y));
+            }
+        }
+        if let Some(y) = v["policy_entropy"].as_f64() {
+            entropy.points.push((step, y));
+        }
+    }
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{}" font-family="sans-serif">"#,
+        2.0 * H
+    );
+    out.push('\n');
+    chart(
+        &mut out,
+        0.0,
+        "RL reward (mean per update)",
+        "reward",
+        &series,
+    );
+    chart(&mut out, H, "intent policy entropy", "nats", &[entropy]);
+    out.push_str("</svg>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +250,16 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 4);
         assert!(svg.contains("a&lt;b"));
+    }
+
+    #[test]
+    fn reward_curves_draw_the_total_its_terms_and_the_entropy() {
+        let log = concat!(
+            "{\"step\":1,\"reward\":1.0,\"reward_intent\":0.2,\"reward_emotion\":0.1,\"reward_novelty\":0.9,\"policy_entropy\":2.1}\n",
+            "{\"step\":2,\"reward\":1.2,\"reward_intent\":0.4,\"reward_emotion\":0.1,\"reward_novelty\":0.9,\"policy_entropy\":2.0}\n",
+        );
+        let svg = rewards_svg(log);
+        assert_eq!(svg.matches("<polyline").count(), 5);
+        assert!(svg.contains("intent (judge)") && svg.contains("policy entropy"));
     }
 }

@@ -222,6 +222,90 @@ fn an_intent_model_trains_on_labels_chooses_intents_and_is_scored_by_the_judge()
     let first: serde_json::Value = serde_json::from_str(replies.lines().next().unwrap()).unwrap();
     assert!(first["judged_intent"].is_string() && first["intent"].is_string());
 
+    // The RL stage from that checkpoint: two updates, rewards logged and drawn, a checkpoint that samples.
+    let mut rl: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("configs/rl.json").unwrap()).unwrap();
+    rl["rl"]["judge"] = serde_json::json!(judge);
+    rl["rl"]["steps"] = serde_json::json!(2);
+    rl["rl"]["contexts"] = serde_json::json!(2);
+    rl["rl"]["sample_steps"] = serde_json::json!(2);
+    let rl_config = dir.path().join("rl.json");
+    std::fs::write(&rl_config, rl.to_string()).unwrap();
+    let rl_run = dir.path().join("rl-run");
+    let rl_cmd = |from: &std::path::Path, out: &std::path::Path| {
+        let mut c = reflectdiffu();
+        c.args([
+            "train",
+            "--stage",
+            "rl",
+            "--data",
+            "tests/fixtures/ed",
+            "--config",
+        ])
+        .arg(&rl_config)
+        .arg("--from")
+        .arg(from)
+        .arg("--out")
+        .arg(out);
+        c.output().unwrap()
+    };
+    let out = rl_cmd(&run, &rl_run);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(rl_run.join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for l in &lines {
+        for k in [
+            "reward",
+            "reward_intent",
+            "reward_emotion",
+            "reward_novelty",
+            "kl",
+        ] {
+            assert!(l[k].as_f64().unwrap().is_finite(), "{k} in {l}");
+        }
+        // intent 1 + emotion 0.5 + novelty 0.5 at most.
+        assert!((0.0..=2.0).contains(&l["reward"].as_f64().unwrap()));
+    }
+    assert!(
+        std::fs::read_to_string(rl_run.join("rewards.svg"))
+            .unwrap()
+            .contains("<polyline")
+    );
+    let out = reflectdiffu()
+        .args(["sample", "--json", "--checkpoint"])
+        .arg(&rl_run)
+        .arg("I passed my exam!")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(out)).unwrap();
+    assert_ne!(v["intent"], "unknown");
+    // A second run into the same folder is refused; a model without a policy cannot be reinforced.
+    let out = rl_cmd(&run, &rl_run);
+    assert_eq!(out.status.code(), Some(1));
+    let plain = dir.path().join("plain");
+    stdout_ok(
+        train_cmd(&tiny_run_config(dir.path(), "plain", |_| {}), &plain)
+            .output()
+            .unwrap(),
+    );
+    let out = rl_cmd(&plain, &dir.path().join("rl-plain"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no intent policy"));
+    let out = reflectdiffu()
+        .args(["train", "--stage", "rl", "--out"])
+        .arg(dir.path().join("y"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "--stage rl needs --from");
+
     // Without intent labels there is nothing to learn a policy from.
     let config = tiny_run_config(dir.path(), "no-labels", |c| {
         c["model"]["intent_policy"] = serde_json::json!(true);

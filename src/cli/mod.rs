@@ -169,11 +169,25 @@ impl DeviceArg {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    /// Masked-diffusion + emotion (+ intent policy) training from scratch.
+    Supervised,
+    /// Intent-mimicry RL from a supervised checkpoint (--from) with an intent policy.
+    Rl,
+}
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Run config (JSON with `model` and `train` sections), e.g. configs/default.json.
+    /// Run config: for the supervised stage a JSON with `model` and `train` sections (e.g. configs/default.json);
+    /// for --stage rl one with an `rl` section (e.g. configs/rl.json).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Stage::Supervised)]
+    pub stage: Stage,
+    /// --stage rl: the supervised checkpoint to start from and stay near.
+    #[arg(long, required_if_eq("stage", "rl"))]
+    pub from: Option<PathBuf>,
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Folder with vader/vader_lexicon.txt and empath/categories.tsv [default: ../shared/data/lexicons]
@@ -336,7 +350,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             vocab_size,
         }) => data::train_tokenizer(data.as_deref(), &out, vocab_size),
+        Command::Train(a) if a.stage == Stage::Rl => {
+            let steps = crate::train::rl::train_rl(crate::train::rl::RlOptions {
+                from: a
+                    .from
+                    .clone()
+                    .expect("clap requires --from with --stage rl"),
+                out: a.out.clone(),
+                config: a.config,
+                data: a.data,
+                device: a.device.device()?,
+                resume: a.resume,
+                max_steps: a.max_steps,
+            })?;
+            eprintln!("{steps} RL updates; checkpoint in {}", a.out.display());
+            Ok(())
+        }
         Command::Train(a) => {
+            if a.from.is_some() {
+                anyhow::bail!("--from is for --stage rl; a supervised run starts from --config");
+            }
             let state = crate::train::train(crate::train::TrainOptions {
                 config: a.config,
                 data: a.data,

@@ -7,6 +7,7 @@ pub mod clip;
 mod config;
 pub mod contrast;
 mod inputs;
+pub mod rl;
 pub mod step;
 
 pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};

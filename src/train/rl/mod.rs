@@ -1,0 +1,355 @@
+//! Intent-mimicry reinforcement learning (ReflectDiffu §3.3, with GRPO-style groups): for each context the
+//! intent policy draws a group of intents, the decoder writes a reply for each ("explore", "sample"), the judge
+//! reads them ("correct"), and the reward's advantage over the group's mean weighs the log-probability of the
+//! drawn intent under the policy and of the reply under the decoder (a one-draw masked-diffusion estimate).
+//! Anchors keep the model near the supervised one: KL(π_θ ‖ π_ref) on the intent policy and the supervised loss
+//! on the gold replies.
+
+mod reward;
+mod run;
+
+pub use reward::{Reward, RewardWeights, Rollout, mimicry};
+pub use run::{RlConfig, RlOptions, train_rl};
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::{log_softmax, softmax};
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
+
+use super::step::{self, StepOptions};
+use crate::diffusion::sampler::SamplerConfig;
+use crate::diffusion::{q_xt, sample_t};
+use crate::inference::Responder;
+use crate::intent::judge::N_INTENTS;
+use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, encode_context, ids_tensor};
+use crate::tokenizer::{EOS, PAD};
+
+/// What one RL step needs besides the batch.
+#[derive(Debug, Clone)]
+pub struct StepSettings {
+    /// Replies per context.
+    pub group: usize,
+    pub lr: f64,
+    pub grad_clip: f32,
+    /// Weight of KL(π_θ ‖ π_ref) on the intent policy.
+    pub kl_weight: f32,
+    /// Weight of the supervised loss on the gold replies.
+    pub anchor_weight: f32,
+    /// How the rollouts are written (steps, temperature; the seed is set per step).
+    pub sampler: SamplerConfig,
+    /// The supervised loss's options (block length, emotion weight).
+    pub supervised: StepOptions,
+}
+
+/// The means over one step's rollouts, for the log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepLog {
+    pub reward: Reward,
+    /// Mean entropy of the intent policy over the step's contexts, in nats.
+    pub policy_entropy: f32,
+    /// Mean KL(π_θ ‖ π_ref) over the step's contexts.
+    pub kl: f32,
+    /// Share of each intent among the drawn ones.
+    pub intents: [f32; N_INTENTS],
+}
+
+/// The model being trained, a frozen copy of where it started, and its optimizer.
+pub struct Learner {
+    pub model: ReflectDiffu,
+    reference: ReflectDiffu,
+    optim: ModuleOptimizer,
+    /// The tokenizer, tagger and model config of the checkpoint (its `model` is replaced at every step).
+    responder: Responder,
+    device: Device,
+}
+
+impl Learner {
+    /// `model` on an autodiff device; `responder` holds the checkpoint's tokenizer, tagger and config.
+    pub fn new(model: ReflectDiffu, responder: Responder, optim: ModuleOptimizer) -> Self {
+        let device = responder.device.clone().autodiff();
+        Self {
+            reference: model.valid(),
+            model,
+            optim,
+            responder,
+            device,
+        }
+    }
+
+    /// One RL update on `batch` (contexts with their gold replies); `reward` scores each rollout. Rollouts are
+    /// seeded with `seed`.
+    pub fn step(
+        &mut self,
+        batch: &[(&[String], &EncodedSample)],
+        reward: &dyn Fn(&Rollout) -> Reward,
+        s: &StepSettings,
+        seed: u64,
+    ) -> anyhow::Result<StepLog> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (contexts, encoded): (Vec<&[String]>, Vec<&EncodedSample>) =
+            batch.iter().copied().unzip();
+        let n = contexts.len();
+        let rows = n * s.group;
+        let gold = Batch::new(&encoded, &self.device);
+        let enc = self.model.encode(&gold);
+        let logits = enc.intent_logits.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "the model has no intent policy; train it with model.intent_policy true"
+            )
+        })?;
+        let logp = log_softmax(logits.clone(), 1); // [n, 9]
+        let probs = host(softmax(logits, 1))?;
+        let ctx_emotion: Vec<usize> = host(enc.emotion_logits.clone())?
+            .chunks(crate::data::EMOTIONS.len())
+            .map(argmax)
+            .collect();
+
+        // Explore: a group of intents per context, drawn from the policy.
+        let owner: Vec<usize> = (0..rows).map(|r| r / s.group).collect();
+        let intents: Vec<usize> = owner
+            .iter()
+            .map(|&c| draw(&probs[c * N_INTENTS..(c + 1) * N_INTENTS], &mut rng))
+            .collect();
+
+        // Sample: the decoder writes each rollout with the weights as they are now.
+        self.responder.model = self.model.valid();
+        let repeated: Vec<EncodedSample> = owner.iter().map(|&c| encoded[c].clone()).collect();
+        let sampler = SamplerConfig {
+            seed,
+            ..s.sampler.clone()
+        };
+        let replies = self
+            .responder
+            .respond_with_intents(&repeated, &intents, &sampler)?;
+
+        // Correct: the judge (and the encoder, for the emotion fit) read the replies.
+        let fit = self.emotion_fit(&replies, &owner, &ctx_emotion)?;
+        let rewards: Vec<Reward> = (0..rows)
+            .map(|r| {
+                reward(&Rollout {
+                    context: contexts[owner[r]],
+                    intent: intents[r],
+                    reply: &replies[r].text,
+                    emotion_fit: fit[r],
+                })
+            })
+            .collect();
+        let advantage = group_advantages(&rewards, s.group);
+
+        // The policy-gradient loss on the drawn intents and on the replies.
+        let owner_t = Tensor::<1, Int>::from_data(
+            TensorData::new(owner.iter().map(|&c| c as i64).collect(), [rows]),
+            &self.device,
+        );
+        let intent_t = Tensor::<1, Int>::from_data(
+            TensorData::new(intents.iter().map(|&i| i as i64).collect(), [rows]),
+            &self.device,
+        );
+        let adv = Tensor::<1>::from_data(TensorData::new(advantage, [rows]), &self.device);
+        let picked: Tensor<1> = logp
+            .clone()
+            .select(0, owner_t.clone())
+            .gather(1, intent_t.clone().unsqueeze_dim(1))
+            .squeeze_dim(1);
+        let policy_loss = -(picked * adv.clone()).mean();
+        let cond = Condition {
+            memory: enc.h.clone().select(0, owner_t.clone()),
+            // (the padding of the repeated rows built afresh: a selected Bool tensor comes back as U8 on Flex)
+            memory_pad: Batch::new(&repeated.iter().collect::<Vec<_>>(), &self.device).ctx_pad,
+            emotion: Tensor::from_data(
+                TensorData::new(
+                    owner.iter().map(|&c| ctx_emotion[c] as i64).collect(),
+                    [rows],
+                ),
+                &self.device,
+            ),
+            intent: intent_t,
+            memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
+        };
+        let reply_logp = self.reply_log_prob(&replies, &cond, s.supervised.block, &mut rng);
+        let decoder_loss = -(reply_logp * adv).mean();
+
+        // Anchors: stay near the supervised policy and keep fitting the gold replies.
+        let ref_logp = log_softmax(
+            self.reference
+                .encode(&Batch::new(&encoded, &self.responder.device))
+                .intent_logits
+                .expect("the reference has the same policy"),
+            1,
+        );
+        let ref_logp = Tensor::<2>::from_data(ref_logp.into_data(), &self.device);
+        let kl = (logp.clone().exp() * (logp.clone() - ref_logp))
+            .sum_dim(1)
+            .mean();
+        let mut total = policy_loss + decoder_loss + kl.clone() * s.kl_weight;
+        if s.anchor_weight > 0.0 {
+            let supervised = step::forward(
+                &self.model,
+                &encoded,
+                None,
+                &s.supervised,
+                &mut rng,
+                &self.device,
+            );
+            total = total + supervised.total * s.anchor_weight;
+        }
+        let loss = total.clone().into_scalar::<f32>();
+        anyhow::ensure!(loss.is_finite(), "the RL loss became {loss}; lower rl.lr");
+        let mut grads = GradientsParams::from_grads(total.backward(), &self.model);
+        super::clip::clip_global_norm(&self.model, &mut grads, s.grad_clip);
+        // Module clones share their tensors; the old handle is dropped as soon as the step returns.
+        self.model = self.optim.step(s.lr, self.model.clone(), grads);
+
+        Ok(StepLog {
+            reward: mean_reward(&rewards),
+            policy_entropy: entropy(&probs),
+            kl: kl.into_scalar::<f32>(),
+            intents: shares(&intents),
+        })
+    }
+
+    /// For each reply, the probability the encoder gives its context's emotion when it reads the reply as a
+    /// one-turn conversation.
+    fn emotion_fit(
+        &self,
+        replies: &[crate::inference::Reply],
+        owner: &[usize],
+        ctx_emotion: &[usize],
+    ) -> anyhow::Result<Vec<f32>> {
+        let r = &self.responder;
+        let encoded = replies
+            .iter()
+            .map(|reply| {
+                let text = if reply.text.trim().is_empty() {
+                    "."
+                } else {
+                    &reply.text
+                };
+                encode_context(&r.tokenizer, &r.tagger, &[text.to_string()], &r.config)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let read = r
+            .model
+            .encode(&Batch::new(&encoded.iter().collect::<Vec<_>>(), &r.device));
+        let p = host(softmax(read.emotion_logits, 1))?;
+        let k = crate::data::EMOTIONS.len();
+        Ok(owner
+            .iter()
+            .enumerate()
+            .map(|(row, &c)| p[row * k + ctx_emotion[c]])
+            .collect())
+    }
+
+    /// A one-draw estimate of each reply's mean log-probability per token under the decoder: the reply
+    /// ([EOS]-terminated, [PAD] after) is masked at a random time t and the masked tokens are scored. [rows].
+    fn reply_log_prob(
+        &self,
+        replies: &[crate::inference::Reply],
+        cond: &Condition,
+        block: usize,
+        rng: &mut impl Rng,
+    ) -> Tensor<1> {
+        let len = self.responder.config.max_reply_len;
+        let rows = replies.len();
+        let x0: Vec<Vec<u32>> = replies
+            .iter()
+            .map(|r| {
+                let mut x: Vec<u32> = r.tokens.iter().copied().take(len - 1).collect();
+                x.push(EOS);
+                x.resize(len, PAD);
+                x
+            })
+            .collect();
+        let ts = sample_t(rows, rng);
+        let (mut xt, mut weight) = (Vec::with_capacity(rows), Vec::with_capacity(rows * len));
+        for (x, &t) in x0.iter().zip(&ts) {
+            let (noisy, masked) = q_xt(x, t, rng);
+            let count = masked.iter().filter(|m| **m).count().max(1) as f32;
+            weight.extend(masked.iter().map(|&m| if m { 1.0 / count } else { 0.0 }));
+            xt.push(noisy);
+        }
+        let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), &self.device);
+        let logits = self.model.denoise_train(
+            ids_tensor(&xt, &self.device),
+            ids_tensor(&x0, &self.device),
+            t,
+            cond,
+            block,
+        );
+        let logp = log_softmax(logits, 2)
+            .gather(2, ids_tensor(&x0, &self.device).unsqueeze_dim(2))
+            .squeeze_dim::<2>(2); // [rows, len]
+        let weight = Tensor::<2>::from_data(TensorData::new(weight, [rows, len]), &self.device);
+        (logp * weight).sum_dim(1).squeeze_dim(1)
+    }
+}
+
+/// Each reward minus the mean of its group (`group` consecutive rollouts share a context).
+pub fn group_advantages(rewards: &[Reward], group: usize) -> Vec<f32> {
+    rewards
+        .chunks(group.max(1))
+        .flat_map(|g| {
+            let mean = g.iter().map(|r| r.total).sum::<f32>() / g.len() as f32;
+            g.iter().map(move |r| r.total - mean)
+        })
+        .collect()
+}
+
+fn mean_reward(r: &[Reward]) -> Reward {
+    let n = r.len().max(1) as f32;
+    let sum = |f: fn(&Reward) -> f32| r.iter().map(f).sum::<f32>() / n;
+    Reward {
+        total: sum(|r| r.total),
+        intent: sum(|r| r.intent),
+        emotion: sum(|r| r.emotion),
+        novelty: sum(|r| r.novelty),
+    }
+}
+
+fn entropy(probs: &[f32]) -> f32 {
+    let rows = probs.chunks(N_INTENTS);
+    let n = rows.len().max(1) as f32;
+    rows.map(|p| {
+        -p.iter()
+            .filter(|q| **q > 0.0)
+            .map(|q| q * q.ln())
+            .sum::<f32>()
+    })
+    .sum::<f32>()
+        / n
+}
+
+fn shares(intents: &[usize]) -> [f32; N_INTENTS] {
+    let mut s = [0.0; N_INTENTS];
+    for &i in intents {
+        s[i] += 1.0 / intents.len() as f32;
+    }
+    s
+}
+
+fn argmax(p: &[f32]) -> usize {
+    p.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
+/// One index drawn from the probabilities `p`.
+fn draw(p: &[f32], rng: &mut impl Rng) -> usize {
+    let total: f32 = p.iter().sum();
+    let mut u = rng.random::<f32>() * total;
+    for (i, q) in p.iter().enumerate() {
+        if u < *q {
+            return i;
+        }
+        u -= q;
+    }
+    p.len() - 1
+}
+
+fn host<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
+    t.into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+}

@@ -1,0 +1,305 @@
+//! `reflectdiffu train --stage rl --from DIR --out DIR --config FILE`: the RL stage as a run, with its config,
+//! reward log (`metrics.jsonl`, `rewards.svg`) and resumable checkpoints.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use burn::optim::AdamWConfig;
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Learner, RewardWeights, StepSettings, mimicry};
+use crate::checkpoint as ckpt;
+use crate::data::INTENTS;
+use crate::data::files::{load_split, resolve_data_dir};
+use crate::data::samples;
+use crate::diffusion::sampler::SamplerConfig;
+use crate::model::encode_sample;
+use crate::train::step::StepOptions;
+use crate::train::{RunConfig, read_annotations, read_judge};
+
+/// The `rl` section of an RL config file (see `configs/rl.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RlConfig {
+    /// The intent judge (`reflectdiffu intent train`): the reward's "correct" step. Frozen.
+    pub judge: PathBuf,
+    /// RL updates in all.
+    pub steps: usize,
+    /// Contexts per update.
+    pub contexts: usize,
+    /// Replies (intents drawn from the policy) per context; the advantage is a reply's reward minus its
+    /// group's mean.
+    pub group: usize,
+    pub lr: f64,
+    pub grad_clip: f32,
+    /// Denoiser passes per rollout.
+    pub sample_steps: usize,
+    /// Rollout temperature.
+    pub temperature: f32,
+    /// Weight of KL(π_θ ‖ π_ref) on the intent policy.
+    pub kl_weight: f32,
+    /// Weight of the supervised loss on the gold replies (the likelihood anchor).
+    pub anchor_weight: f32,
+    pub reward: RewardWeights,
+    pub seed: u64,
+    pub log_every: usize,
+    pub checkpoint_every: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RlFile {
+    rl: RlConfig,
+}
+
+impl RlConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read RL config {}", path.display()))?;
+        let mut de = serde_json::Deserializer::from_str(&text);
+        let file: RlFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a valid RL config: {}: {} (see configs/rl.json for every field)",
+                path.display(),
+                e.path(),
+                e.inner()
+            )
+        })?;
+        file.rl
+            .validate()
+            .map_err(|m| anyhow::anyhow!("{}: {m}", path.display()))?;
+        Ok(file.rl)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("steps", self.steps),
+            ("contexts", self.contexts),
+            ("group", self.group),
+            ("sample_steps", self.sample_steps),
+            ("log_every", self.log_every),
+            ("checkpoint_every", self.checkpoint_every),
+        ] {
+            if v == 0 {
+                return Err(format!("rl.{name} must be at least 1"));
+            }
+        }
+        if self.group < 2 {
+            return Err(
+                "rl.group must be at least 2: the advantage compares the replies of a group".into(),
+            );
+        }
+        if !(self.lr > 0.0 && self.lr < 1.0) {
+            return Err(format!("rl.lr must be in (0, 1), found {}", self.lr));
+        }
+        let w = self.reward;
+        for (name, v) in [
+            ("grad_clip", self.grad_clip),
+            ("temperature", self.temperature),
+            ("kl_weight", self.kl_weight),
+            ("anchor_weight", self.anchor_weight),
+            ("reward.intent", w.intent),
+            ("reward.emotion", w.emotion),
+            ("reward.novelty", w.novelty),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(format!("rl.{name} must be a finite number ≥ 0, found {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct RlOptions {
+    /// The supervised checkpoint to start from (and to anchor to).
+    pub from: PathBuf,
+    pub out: PathBuf,
+    /// Required for a new run; on `--resume` the run's own rl.json is used.
+    pub config: Option<PathBuf>,
+    pub data: Option<PathBuf>,
+    pub device: Device,
+    pub resume: bool,
+    /// Overrides `rl.steps`.
+    pub max_steps: Option<usize>,
+}
+
+/// The RL run's position, saved with every checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RlState {
+    step: usize,
+    metrics_bytes: u64,
+}
+
+const RL_CONFIG: &str = "rl.json";
+const REWARDS_SVG: &str = "rewards.svg";
+
+/// Runs (or resumes) the RL stage; returns the number of updates done.
+pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
+    let out = &opts.out;
+    if opts.resume != ckpt::has_generation(out) {
+        if opts.resume {
+            bail!(
+                "--resume: {} has no RL checkpoint to resume from",
+                out.display()
+            );
+        }
+        bail!(
+            "{} already holds a checkpoint; pass --resume to continue it or choose another --out",
+            out.display()
+        );
+    }
+    if !opts.resume && ckpt::has(out, ckpt::WEIGHTS) {
+        bail!(
+            "{} already holds a checkpoint; choose another --out",
+            out.display()
+        );
+    }
+    let mut rl = match (&opts.config, opts.resume) {
+        (_, true) => ckpt::read_json::<RlConfig>(out, RL_CONFIG)?,
+        (Some(path), false) => RlConfig::load(path)?,
+        (None, false) => bail!(
+            "--config FILE (with an `rl` section, e.g. configs/rl.json) is required for --stage rl"
+        ),
+    };
+    if let Some(n) = opts.max_steps {
+        rl.steps = n;
+    }
+    let run: RunConfig = ckpt::read_json(&opts.from, ckpt::CONFIG)?;
+    if run.model.intent_policy != Some(true) {
+        bail!(
+            "--from {}: the model has no intent policy to reinforce; train one with model.intent_policy true and \
+             train.intent_labels set",
+            opts.from.display()
+        );
+    }
+    let judge = read_judge(&rl.judge)?;
+    let responder = ckpt::load_responder(&opts.from, &opts.device)?;
+
+    // The contexts (and gold replies, for the anchor) of the train split.
+    let dir = resolve_data_dir(opts.data.as_deref())?;
+    let convs = load_split(&dir, "train")?;
+    let mut set = samples(&convs, run.train.max_context_turns);
+    set.truncate(run.train.train_samples.unwrap_or(usize::MAX));
+    if let Some(labels) = &run.train.intent_labels {
+        let ann = read_annotations(labels)?;
+        crate::intent::labels::label_samples(&mut set, &convs, &ann, Some(&judge));
+    }
+    let encoded = set
+        .iter()
+        .map(|s| encode_sample(&responder.tokenizer, &responder.tagger, s, &run.model))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut order: Vec<usize> = (0..set.len()).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(rl.seed));
+
+    let device = opts.device.clone().autodiff();
+    let start = run.model.init(&device);
+    let start = ckpt::load_weights(
+        &opts.from,
+        start,
+        std::fs::read(opts.from.join(ckpt::WEIGHTS))
+            .with_context(|| format!("cannot read {}", opts.from.join(ckpt::WEIGHTS).display()))?,
+    )?;
+    let optim = AdamWConfig::new()
+        .with_weight_decay(run.train.weight_decay)
+        .init();
+    // The reference (π_ref, the anchor) is always the --from model, also on resume.
+    let mut learner = Learner::new(start, responder, optim);
+    let mut state = RlState::default();
+    if opts.resume {
+        let generation = ckpt::read_generation::<RlState>(out)?;
+        let place = out.join(ckpt::RESUME_DIR);
+        learner.model = ckpt::load_weights(&place, learner.model.clone(), generation.weights)?;
+        learner.optim = ckpt::load_optimizer(&place, learner.optim, generation.optimizer)?;
+        state = generation.state;
+        ckpt::truncate_metrics(out, state.metrics_bytes)?;
+        eprintln!("resuming the RL stage at update {}", state.step);
+    } else {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        for file in [ckpt::TOKENIZER, ckpt::CONFIG] {
+            let bytes = std::fs::read(opts.from.join(file))
+                .with_context(|| format!("cannot read {}", opts.from.join(file).display()))?;
+            ckpt::write_atomic(out, file, &bytes)?;
+        }
+        let (file, bytes) = learner.responder.tagger.to_file();
+        ckpt::write_atomic(out, file, &bytes)?;
+        ckpt::write_json(out, RL_CONFIG, &rl)?;
+    }
+
+    let settings = StepSettings {
+        group: rl.group,
+        lr: rl.lr,
+        grad_clip: rl.grad_clip,
+        kl_weight: rl.kl_weight,
+        anchor_weight: rl.anchor_weight,
+        sampler: SamplerConfig {
+            steps: rl.sample_steps,
+            temperature: rl.temperature,
+            ..SamplerConfig::default()
+        },
+        supervised: StepOptions {
+            block: run.model.block(),
+            diffusion_weight: run.train.diffusion_weight,
+            emotion_weight: run.train.emotion_weight,
+            trim: run.train.length_buckets,
+            contrastive_weight: 0.0,
+            contrastive_temperature: 1.0,
+            intent_dropout: 0.0,
+            intent_weight: run.train.intent_weight,
+        },
+    };
+    let reward = mimicry(&judge, rl.reward);
+    let mut bar = crate::progress::Progress::new(rl.steps, state.step);
+    while state.step < rl.steps {
+        let at = state.step * rl.contexts;
+        let batch: Vec<(&[String], &crate::model::EncodedSample)> = (at..at + rl.contexts)
+            .map(|k| order[k % order.len()])
+            .map(|i| (set[i].context.as_slice(), &encoded[i]))
+            .collect();
+        let seed = rl.seed ^ (state.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let log = learner.step(&batch, &reward, &settings, seed)?;
+        state.step += 1;
+        bar.tick(format!("reward {:.3}", log.reward.total));
+        if state.step % rl.log_every == 0 {
+            let intents: serde_json::Map<String, serde_json::Value> = INTENTS
+                .iter()
+                .zip(log.intents)
+                .map(|(n, s)| (n.to_string(), json!(s)))
+                .collect();
+            ckpt::append_metrics(
+                out,
+                &json!({"step": state.step, "reward": log.reward.total, "reward_intent": log.reward.intent,
+                        "reward_emotion": log.reward.emotion, "reward_novelty": log.reward.novelty,
+                        "policy_entropy": log.policy_entropy, "kl": log.kl, "intents": intents}),
+            )?;
+        }
+        if state.step % rl.checkpoint_every == 0 || state.step == rl.steps {
+            state.metrics_bytes = ckpt::sync_metrics(out)?;
+            ckpt::save_generation(
+                out,
+                state.step,
+                &learner.model.valid(),
+                &learner.optim,
+                &state,
+            )?;
+            let metrics = std::fs::read_to_string(out.join(ckpt::METRICS)).unwrap_or_default();
+            ckpt::write_atomic(
+                out,
+                REWARDS_SVG,
+                crate::plot::rewards_svg(&metrics).as_bytes(),
+            )?;
+        }
+    }
+    bar.finish();
+    ckpt::write_json(
+        out,
+        ckpt::META,
+        &json!({"stage": "rl", "from": opts.from.display().to_string(), "updates": state.step,
+                "contexts_per_update": rl.contexts, "group": rl.group, "device": format!("{:?}", opts.device)}),
+    )?;
+    Ok(state.step)
+}
