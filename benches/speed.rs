@@ -66,6 +66,7 @@ fn synthetic_batch(cfg: &RunConfig) -> Vec<EncodedSample> {
             emotion: i % 32,
             intent: i % 10,
             truncated: false,
+            lexical: Vec::new(),
         })
         .collect()
 }

@@ -20,7 +20,7 @@ use crate::inference::{BATCH_ROWS, Responder};
 use crate::intent::judge::N_INTENTS;
 use crate::metrics::intents::{cross_turn_repetition, distribution};
 use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
-use crate::model::{EncodedSample, encode_sample};
+use crate::model::EncodedSample;
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
 
@@ -99,10 +99,9 @@ fn split_samples(
     let mut set = samples(&load_split(&dir, &opts.split)?, max_turns);
     set.truncate(opts.limit.unwrap_or(usize::MAX));
     anyhow::ensure!(!set.is_empty(), "the {} split has no samples", opts.split);
-    let m = &responder.config;
     let encoded = set
         .iter()
-        .map(|s| encode_sample(&responder.tokenizer, &responder.tagger, s, m))
+        .map(|s| responder.encode_sample(s))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((set, encoded))
 }

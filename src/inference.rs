@@ -13,8 +13,10 @@ use crate::diffusion::{elbo_weight, q_xt, sample_t};
 use crate::diffusion::{generate, generate_blocks};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
+use crate::lexical::LexicalEmotion;
 use crate::model::{
-    Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, ids_tensor,
+    Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, encode_sample,
+    ids_tensor,
 };
 use crate::reason::ReasonTagger;
 use crate::tokenizer::{EOS, PAD, TextTokenizer, TokenizerError};
@@ -66,6 +68,8 @@ pub struct Responder {
     pub device: Device,
     /// How each reply's intent is chosen (the policy with the prior unless set).
     pub intent: IntentChoice,
+    /// The lexical emotion reader fused with the encoder's emotion, when the checkpoint has one.
+    pub lexical: Option<LexicalEmotion>,
 }
 
 /// What the encoder read from one context.
@@ -122,6 +126,7 @@ impl Responder {
             tagger: ReasonTagger::from_bytes(reasons).map_err(InferenceError::Config)?,
             device: device.clone(),
             intent: IntentChoice::default(),
+            lexical: None,
         })
     }
 
@@ -140,12 +145,26 @@ impl Responder {
             }
             _ => {}
         }
-        Ok(encode_context(
-            &self.tokenizer,
-            &self.tagger,
-            context,
-            &self.config,
-        )?)
+        let mut enc = encode_context(&self.tokenizer, &self.tagger, context, &self.config)?;
+        self.add_lexical(&mut enc, context);
+        Ok(enc)
+    }
+
+    /// Encodes a sample with its reference reply (what `eval` scores).
+    pub fn encode_sample(
+        &self,
+        sample: &crate::data::Sample,
+    ) -> Result<EncodedSample, InferenceError> {
+        let mut enc = encode_sample(&self.tokenizer, &self.tagger, sample, &self.config)?;
+        self.add_lexical(&mut enc, &sample.context);
+        Ok(enc)
+    }
+
+    /// The lexical reader's features of the whole context, when there is a reader.
+    fn add_lexical(&self, enc: &mut EncodedSample, context: &[String]) {
+        if self.lexical.is_some() {
+            enc.lexical = crate::lexical::features(context);
+        }
     }
 
     /// Replies to each context; contexts are batched [`BATCH_ROWS`] at a time. Row `i` samples with seed
@@ -208,6 +227,20 @@ impl Responder {
         Ok(out)
     }
 
+    /// The encoder's emotion probabilities (32 per context, before any lexical fusion).
+    pub fn encoder_emotion_probs(
+        &self,
+        encoded: &[EncodedSample],
+    ) -> Result<Vec<Vec<f32>>, InferenceError> {
+        let mut out = Vec::with_capacity(encoded.len());
+        for chunk in encoded.chunks(BATCH_ROWS) {
+            let batch = Batch::new(&chunk.iter().collect::<Vec<_>>(), &self.device);
+            let p = host(softmax(self.model.encode(&batch).emotion_logits, 1))?;
+            out.extend(p.chunks(EMOTIONS.len()).map(<[f32]>::to_vec));
+        }
+        Ok(out)
+    }
+
     /// The same diffusion time for every row, [rows].
     fn same_t(&self, t: f32, rows: usize) -> Tensor<1> {
         Tensor::from_data(TensorData::new(vec![t; rows], [rows]), &self.device)
@@ -224,8 +257,13 @@ impl Responder {
         let rows = encoded.len();
         let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
         let enc = self.model.encode(&batch);
-        let probs = host(softmax(enc.emotion_logits, 1))?;
+        let mut probs = host(softmax(enc.emotion_logits, 1))?;
         let n_emo = EMOTIONS.len();
+        if let Some(lexical) = &self.lexical {
+            for (p, e) in probs.chunks_mut(n_emo).zip(encoded) {
+                lexical.fuse(p, &e.lexical);
+            }
+        }
         let top: Vec<TopEmotions> = probs
             .chunks(n_emo)
             .map(|p| {

@@ -13,6 +13,8 @@ pub mod era;
 pub mod hashing;
 pub mod inference;
 pub mod intent;
+pub mod lexical;
+pub mod linear;
 pub mod metrics;
 pub mod model;
 pub mod present;

@@ -183,10 +183,16 @@ pub fn load_responder(dir: &Path, device: &Device) -> Result<Responder, Checkpoi
     let weights = read(dir, WEIGHTS)?;
     let tokenizer = read(dir, TOKENIZER)?;
     let reasons = read_reasons(dir)?;
-    Responder::from_bytes(&config, weights, &tokenizer, &reasons, device).map_err(|source| {
-        CheckpointError::Load {
+    let mut responder = Responder::from_bytes(&config, weights, &tokenizer, &reasons, device)
+        .map_err(|source| CheckpointError::Load {
             path: dir.display().to_string(),
             source,
-        }
-    })
+        })?;
+    if has(dir, crate::lexical::FILE) {
+        let path = dir.join(crate::lexical::FILE);
+        let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+        responder.lexical =
+            Some(crate::lexical::LexicalEmotion::from_bytes(&bytes).map_err(|e| io_err(&path, e))?);
+    }
+    Ok(responder)
 }

@@ -1,6 +1,7 @@
 //! The `reflectdiffu` command line: parse, validate into options, call the library.
 
 mod data;
+mod emotion;
 mod era;
 mod intent;
 mod respond;
@@ -49,6 +50,10 @@ pub enum Command {
     /// The intent judge: which empathetic intent a reply carries, learned from EmpatheticIntents.
     #[command(subcommand)]
     Intent(intent::IntentCommand),
+    /// The lexical emotion reader fused with the encoder's emotion (word and character n-grams of the whole
+    /// context).
+    #[command(subcommand)]
+    Emotion(emotion::EmotionCommand),
 }
 
 #[derive(Args, Debug)]
@@ -395,5 +400,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => tools::eval(a),
         Command::Era(c) => era::run(c),
         Command::Intent(c) => intent::run(c),
+        Command::Emotion(c) => emotion::run(c),
     }
 }

@@ -3,11 +3,8 @@
 //! AdaGrad on EmpatheticIntents' lexically extended data (Welivita & Pu 2020). It is the "correct" step of Intent
 //! Twice and the intent metric, so it stays frozen and separate from the generator.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-
 use crate::data::INTENTS;
+use crate::linear::HashedLinear;
 
 /// The 9 intents (without "unknown").
 pub const N_INTENTS: usize = 9;
@@ -23,7 +20,7 @@ pub struct Labelled {
 }
 
 /// Lower-cased words and punctuation marks.
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for c in text.to_lowercase().chars() {
@@ -72,87 +69,24 @@ pub fn features(text: &str) -> Vec<u32> {
 /// A trained judge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntentJudge {
-    /// [feature][intent], row-major.
-    weights: Vec<f32>,
-}
-
-fn softmax(z: &mut [f32]) {
-    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in z.iter_mut() {
-        *v = (*v - m).exp();
-        sum += *v;
-    }
-    for v in z.iter_mut() {
-        *v /= sum;
-    }
+    model: HashedLinear,
 }
 
 impl IntentJudge {
-    /// Trains for `epochs` passes (AdaGrad, learning rate 0.2); each class's loss is weighted by
-    /// 1 / sqrt(its share of the data), so that rare intents are not drowned by "questioning".
+    /// Trains for `epochs` passes (AdaGrad, learning rate 0.2, classes weighted by 1 / sqrt(their share), so
+    /// that rare intents are not drowned by "questioning").
     pub fn train(data: &[Labelled], epochs: usize, seed: u64) -> Self {
-        let mut counts = [0usize; N_INTENTS];
-        for d in data {
-            counts[d.intent] += 1;
-        }
-        let n = data.len().max(1) as f32;
-        let class_weight: Vec<f32> = counts
-            .iter()
-            .map(|&c| {
-                if c == 0 {
-                    0.0
-                } else {
-                    (n / (N_INTENTS as f32 * c as f32)).sqrt()
-                }
-            })
-            .collect();
         let rows: Vec<(Vec<u32>, usize)> =
             data.iter().map(|d| (features(&d.text), d.intent)).collect();
-        let size = (1usize << BITS) * N_INTENTS;
-        let (mut w, mut g2) = (vec![0f32; size], vec![1e-6f32; size]);
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        let mut rng = StdRng::seed_from_u64(seed);
-        let lr = 0.2f32;
-        for _ in 0..epochs {
-            order.shuffle(&mut rng);
-            for &r in &order {
-                let (f, y) = &rows[r];
-                let mut p = [0f32; N_INTENTS];
-                for &k in f {
-                    let base = k as usize * N_INTENTS;
-                    for (c, pc) in p.iter_mut().enumerate() {
-                        *pc += w[base + c];
-                    }
-                }
-                softmax(&mut p);
-                for (c, pc) in p.iter_mut().enumerate() {
-                    *pc = (*pc - if c == *y { 1.0 } else { 0.0 }) * class_weight[*y];
-                }
-                for &k in f {
-                    let base = k as usize * N_INTENTS;
-                    for (c, g) in p.iter().enumerate() {
-                        let i = base + c;
-                        g2[i] += g * g;
-                        w[i] -= lr * g / g2[i].sqrt();
-                    }
-                }
-            }
+        Self {
+            model: HashedLinear::train(&rows, N_INTENTS, BITS, epochs, 0.2, seed, false),
         }
-        Self { weights: w }
     }
 
     /// P(intent | reply) over the 9 intents.
     pub fn probabilities(&self, text: &str) -> [f32; N_INTENTS] {
-        let mut p = [0f32; N_INTENTS];
-        for k in features(text) {
-            let base = k as usize * N_INTENTS;
-            for (c, pc) in p.iter_mut().enumerate() {
-                *pc += self.weights[base + c];
-            }
-        }
-        softmax(&mut p);
-        p
+        let p = self.model.probabilities(&features(text));
+        std::array::from_fn(|i| p[i])
     }
 
     /// The most probable intent.
@@ -165,24 +99,15 @@ impl IntentJudge {
 
     /// `RDINT01\0`, then the weights as little-endian f32.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        for v in &self.weights {
-            out.extend(v.to_le_bytes());
-        }
-        out
+        self.model.to_bytes(MAGIC)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let size = (1usize << BITS) * N_INTENTS;
-        if !bytes.starts_with(MAGIC) || bytes.len() != MAGIC.len() + 4 * size {
-            return Err("not an intent judge file (written by `reflectdiffu intent train`)".into());
-        }
-        Ok(Self {
-            weights: bytes[MAGIC.len()..]
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
-                .collect(),
-        })
+        HashedLinear::from_bytes(bytes, MAGIC, N_INTENTS, BITS, false)
+            .map(|model| Self { model })
+            .ok_or_else(|| {
+                "not an intent judge file (written by `reflectdiffu intent train`)".into()
+            })
     }
 }
 

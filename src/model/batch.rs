@@ -18,6 +18,8 @@ pub struct EncodedSample {
     pub intent: usize,
     /// True when old turns (or the start of the last one) were dropped to fit `max_context_len`.
     pub truncated: bool,
+    /// The lexical emotion reader's features of the whole context (`crate::lexical`); empty when it is not used.
+    pub lexical: Vec<u32>,
 }
 
 #[cfg(test)]
@@ -37,6 +39,7 @@ impl EncodedSample {
             emotion: 0,
             intent: crate::data::UNKNOWN_INTENT,
             truncated: false,
+            lexical: Vec::new(),
         }
     }
 }
@@ -84,6 +87,7 @@ pub fn encode_context(
         emotion: 0,
         intent: crate::data::UNKNOWN_INTENT,
         truncated: total > budget,
+        lexical: Vec::new(),
     };
     let mut kept: Vec<Piece> = Vec::new();
     let mut room = budget;

@@ -1,0 +1,137 @@
+//! The lexical emotion reader: multinomial logistic regression over hashed word 1–2-grams and character
+//! 3–5-grams of the whole context (every turn, however long — the encoder sees only its window), the linear
+//! model that issue 10 measured at 42 % on ED test. At inference its probabilities are fused with the encoder's,
+//! p ∝ p_encoder · p_lexical^β, with β tuned on the validation split (`reflectdiffu emotion train`).
+
+use crate::linear::HashedLinear;
+
+/// The file a checkpoint keeps it in.
+pub const FILE: &str = "emotion_ngrams.bin";
+const MAGIC: &[u8; 8] = b"RDEMO01\0";
+const BITS: u32 = 17;
+const CLASSES: usize = crate::data::EMOTIONS.len();
+const NORMALIZED: bool = true;
+
+/// A trained reader and its fusion weight β.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexicalEmotion {
+    model: HashedLinear,
+    /// β in p ∝ p_encoder · p_lexical^β (0 = the encoder alone).
+    pub weight: f32,
+}
+
+/// The hashed features of a context (turns oldest first).
+pub fn features(turns: &[String]) -> Vec<u32> {
+    let h = |parts: &[&str]| crate::hashing::feature(parts, BITS);
+    let mut f = vec![h(&["bias"])];
+    for turn in turns {
+        let w = crate::intent::judge::words(turn);
+        for (i, x) in w.iter().enumerate() {
+            f.push(h(&["w", x]));
+            if let Some(y) = w.get(i + 1) {
+                f.push(h(&["b", x, y]));
+            }
+        }
+        let chars: Vec<char> = format!(" {} ", w.join(" ")).chars().collect();
+        for n in 3..=5 {
+            for win in chars.windows(n) {
+                let g: String = win.iter().collect();
+                f.push(h(&["c", &g]));
+            }
+        }
+    }
+    f
+}
+
+impl LexicalEmotion {
+    /// Trains on (context, emotion) pairs; β starts at 1 (set it with [`Self::weight`]).
+    pub fn train(data: &[(Vec<String>, usize)], epochs: usize, lr: f32, seed: u64) -> Self {
+        let rows: Vec<(Vec<u32>, usize)> = data.iter().map(|(t, e)| (features(t), *e)).collect();
+        Self {
+            model: HashedLinear::train(&rows, CLASSES, BITS, epochs, lr, seed, NORMALIZED),
+            weight: 1.0,
+        }
+    }
+
+    /// P(emotion | context) of the lexical model alone.
+    pub fn probabilities(&self, features: &[u32]) -> Vec<f32> {
+        self.model.probabilities(features)
+    }
+
+    /// Fuses the encoder's probabilities `p` (32) with this reader's on `features`, in place.
+    pub fn fuse(&self, p: &mut [f32], features: &[u32]) {
+        if self.weight == 0.0 || features.is_empty() {
+            return;
+        }
+        let q = self.probabilities(features);
+        for (a, b) in p.iter_mut().zip(q) {
+            *a *= b.max(1e-12).powf(self.weight);
+        }
+        let sum: f32 = p.iter().sum();
+        if sum > 0.0 && sum.is_finite() {
+            p.iter_mut().for_each(|a| *a /= sum);
+        }
+    }
+
+    /// `RDEMO01\0`, β as little-endian f32, then the weights.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut head = MAGIC.to_vec();
+        head.extend(self.weight.to_le_bytes());
+        self.model.to_bytes(&head)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "not a lexical emotion reader ({FILE}, written by `reflectdiffu emotion train`)"
+            )
+        };
+        if bytes.len() < MAGIC.len() + 4 || !bytes.starts_with(MAGIC) {
+            return Err(bad());
+        }
+        let weight = f32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        let model = HashedLinear::from_bytes(&bytes[12..], &[], CLASSES, BITS, NORMALIZED)
+            .ok_or_else(bad)?;
+        if !(weight >= 0.0 && weight.is_finite()) {
+            return Err(bad());
+        }
+        Ok(Self { model, weight })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_emotion_words_fuses_and_round_trips() {
+        let data: Vec<(Vec<String>, usize)> = [
+            ("i was so scared of the storm", 0),
+            ("the dark house terrified me", 0),
+            ("i am so proud of my daughter", 26),
+            ("my son graduated, so proud", 26),
+        ]
+        .iter()
+        .cycle()
+        .take(40)
+        .map(|(t, e)| (vec![t.to_string()], *e))
+        .collect();
+        let mut r = LexicalEmotion::train(&data, 3, 0.5, 0);
+        let f = features(&["so proud of him".to_string()]);
+        let p = r.probabilities(&f);
+        assert!(p[26] > p[0] && p[26] > 0.5);
+        // Fusion moves a flat encoder towards the lexical reading; β = 0 leaves it alone.
+        let mut flat = vec![1.0 / 32.0; 32];
+        r.fuse(&mut flat, &f);
+        assert!(flat[26] > 0.5 && (flat.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        r.weight = 0.0;
+        let mut flat0 = vec![1.0 / 32.0; 32];
+        r.fuse(&mut flat0, &f);
+        assert_eq!(flat0, vec![1.0 / 32.0; 32]);
+        r.weight = 0.5;
+        let back = LexicalEmotion::from_bytes(&r.to_bytes()).unwrap();
+        assert_eq!(back, r);
+        assert!(LexicalEmotion::from_bytes(b"RDEMO01\0\0\0\0\0").is_err());
+        assert!(LexicalEmotion::from_bytes(b"nope").is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! Multinomial logistic regression over hashed sparse features, trained with AdaGrad: the model behind the intent
+//! judge and the lexical emotion reader. Weights are stored [feature][class], row-major.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+/// A trained linear classifier over 2^`bits` hashed features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HashedLinear {
+    classes: usize,
+    bits: u32,
+    weights: Vec<f32>,
+    /// Each feature of a list counts 1/sqrt(list length) instead of 1 (a long text does not shout louder).
+    normalized: bool,
+}
+
+/// The value of each feature of a list of `n`.
+fn feature_value(normalized: bool, n: usize) -> f32 {
+    if normalized {
+        1.0 / (n.max(1) as f32).sqrt()
+    } else {
+        1.0
+    }
+}
+
+fn softmax(z: &mut [f32]) {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - m).exp();
+        sum += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= sum;
+    }
+}
+
+impl HashedLinear {
+    /// Trains on `rows` (feature indices below 2^`bits`, with repeats; class below `classes`) for `epochs`
+    /// passes, AdaGrad with learning rate `lr`; each class's loss is weighted by 1 / sqrt(its share of the data),
+    /// so that rare classes are not drowned by frequent ones.
+    pub fn train(
+        rows: &[(Vec<u32>, usize)],
+        classes: usize,
+        bits: u32,
+        epochs: usize,
+        lr: f32,
+        seed: u64,
+        normalized: bool,
+    ) -> Self {
+        let mut counts = vec![0usize; classes];
+        for (_, y) in rows {
+            counts[*y] += 1;
+        }
+        let n = rows.len().max(1) as f32;
+        let class_weight: Vec<f32> = counts
+            .iter()
+            .map(|&c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    (n / (classes as f32 * c as f32)).sqrt()
+                }
+            })
+            .collect();
+        let size = (1usize << bits) * classes;
+        let (mut w, mut g2) = (vec![0f32; size], vec![1e-6f32; size]);
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut p = vec![0f32; classes];
+        for _ in 0..epochs {
+            order.shuffle(&mut rng);
+            for &r in &order {
+                let (f, y) = &rows[r];
+                let x = feature_value(normalized, f.len());
+                p.fill(0.0);
+                for &k in f {
+                    let row = &w[k as usize * classes..(k as usize + 1) * classes];
+                    p.iter_mut().zip(row).for_each(|(pc, wc)| *pc += x * wc);
+                }
+                softmax(&mut p);
+                for (c, pc) in p.iter_mut().enumerate() {
+                    *pc = (*pc - if c == *y { 1.0 } else { 0.0 }) * class_weight[*y] * x;
+                }
+                for &k in f {
+                    let base = k as usize * classes;
+                    for (c, g) in p.iter().enumerate() {
+                        let i = base + c;
+                        g2[i] += g * g;
+                        w[i] -= lr * g / g2[i].sqrt();
+                    }
+                }
+            }
+        }
+        Self {
+            classes,
+            bits,
+            weights: w,
+            normalized,
+        }
+    }
+
+    /// Class probabilities of one feature list.
+    pub fn probabilities(&self, features: &[u32]) -> Vec<f32> {
+        let mut p = vec![0f32; self.classes];
+        let x = feature_value(self.normalized, features.len());
+        for &k in features {
+            let row = &self.weights[k as usize * self.classes..(k as usize + 1) * self.classes];
+            p.iter_mut().zip(row).for_each(|(pc, wc)| *pc += x * wc);
+        }
+        softmax(&mut p);
+        p
+    }
+
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// `magic`, then the weights as little-endian f32.
+    pub fn to_bytes(&self, magic: &[u8]) -> Vec<u8> {
+        let mut out = magic.to_vec();
+        out.reserve(4 * self.weights.len());
+        for v in &self.weights {
+            out.extend(v.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads what [`Self::to_bytes`] wrote with the same `magic`, `classes`, `bits` and `normalized`; `None`
+    /// when the bytes are something else.
+    pub fn from_bytes(
+        bytes: &[u8],
+        magic: &[u8],
+        classes: usize,
+        bits: u32,
+        normalized: bool,
+    ) -> Option<Self> {
+        let size = (1usize << bits) * classes;
+        if !bytes.starts_with(magic) || bytes.len() != magic.len() + 4 * size {
+            return None;
+        }
+        Some(Self {
+            classes,
+            bits,
+            weights: bytes[magic.len()..]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect(),
+            normalized,
+        })
+    }
+}
