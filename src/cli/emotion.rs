@@ -37,7 +37,7 @@ pub enum EmotionCommand {
 }
 
 /// The fusion weights tried on the validation split.
-const BETAS: [f32; 9] = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0];
+const BETAS: [f32; 9] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0];
 
 pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     let EmotionCommand::Train {
