@@ -135,6 +135,14 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, hi)
 }
 
+/// The opening tag of an SVG document with room for two charts, one above the other.
+fn two_chart_svg_open() -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{}" font-family="sans-serif">"#,
+        2.0 * H
+    ) + "\n"
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -156,11 +164,7 @@ pub fn curves_svg(runs: &[(String, String)]) -> String {
             points: v,
         });
     }
-    let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{}" font-family="sans-serif">"#,
-        2.0 * H
-    );
-    out.push('\n');
+    let mut out = two_chart_svg_open();
     chart(
         &mut out,
         0.0,
@@ -215,11 +219,7 @@ pub fn rewards_svg(metrics_jsonl: &str) -> String {
             entropy.points.push((step, y));
         }
     }
-    let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{}" font-family="sans-serif">"#,
-        2.0 * H
-    );
-    out.push('\n');
+    let mut out = two_chart_svg_open();
     chart(
         &mut out,
         0.0,

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use reflectdiffu::diffusion::sampler::SamplerConfig;
 use reflectdiffu::inference::Responder;
-use reflectdiffu::model::{Batch, ModelConfig, encode_context};
+use reflectdiffu::model::{Batch, encode_context};
 use reflectdiffu::reason::ReasonTagger;
 use reflectdiffu::tokenizer::TextTokenizer;
 use reflectdiffu::train::rl::{Learner, Reward, Rollout, StepSettings};
@@ -27,16 +27,10 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
     let tokenizer =
         TextTokenizer::train(texts.iter().cycle().take(80).map(|t| t.to_string()), 300).unwrap();
     let tagger = ReasonTagger::from_word_list("awful\n");
-    let config = ModelConfig::new(tokenizer.vocab_size())
-        .with_d_model(32)
-        .with_n_heads(2)
-        .with_d_ff(64)
-        .with_encoder_layers(1)
-        .with_decoder_layers(1)
-        .with_max_context_len(24)
-        .with_max_reply_len(8)
+    let mut config = common::tiny_config()
         .with_dropout(0.0)
         .with_intent_policy(Some(true));
+    config.vocab_size = tokenizer.vocab_size();
     let device = Device::flex();
     device.seed(3);
     let model = config.init(&device.clone().autodiff());
@@ -72,7 +66,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
             steps: 2,
             ..Default::default()
         },
-        supervised: StepOptions::validation(8, true),
+        supervised: StepOptions::validation(common::REPLY, true),
     };
     let prefer = |r: &Rollout| {
         let hit = f32::from(r.intent == CONSOLING);
