@@ -1,5 +1,5 @@
-//! Multinomial logistic regression over hashed sparse features, trained with AdaGrad: the model behind the intent
-//! judge and the lexical emotion reader. Weights are stored [feature][class], row-major.
+//! Multinomial logistic regression over hashed sparse features (index, value), trained with AdaGrad: the model
+//! behind the intent judge and the lexical emotion reader. Weights are stored [feature][class], row-major.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -11,18 +11,10 @@ pub struct HashedLinear {
     classes: usize,
     bits: u32,
     weights: Vec<f32>,
-    /// Each feature of a list counts 1/sqrt(list length) instead of 1 (a long text does not shout louder).
-    normalized: bool,
 }
 
-/// The value of each feature of a list of `n`.
-fn feature_value(normalized: bool, n: usize) -> f32 {
-    if normalized {
-        1.0 / (n.max(1) as f32).sqrt()
-    } else {
-        1.0
-    }
-}
+/// A sparse feature vector: (hashed index, value) pairs; an index may repeat (the values add up).
+pub type Features = [(u32, f32)];
 
 fn softmax(z: &mut [f32]) {
     let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -37,17 +29,16 @@ fn softmax(z: &mut [f32]) {
 }
 
 impl HashedLinear {
-    /// Trains on `rows` (feature indices below 2^`bits`, with repeats; class below `classes`) for `epochs`
-    /// passes, AdaGrad with learning rate `lr`; each class's loss is weighted by 1 / sqrt(its share of the data),
-    /// so that rare classes are not drowned by frequent ones.
+    /// Trains on `rows` (features with indices below 2^`bits`; class below `classes`) for `epochs` passes,
+    /// AdaGrad with learning rate `lr`; each class's loss is weighted by 1 / sqrt(its share of the data), so that
+    /// rare classes are not drowned by frequent ones.
     pub fn train(
-        rows: &[(Vec<u32>, usize)],
+        rows: &[(Vec<(u32, f32)>, usize)],
         classes: usize,
         bits: u32,
         epochs: usize,
         lr: f32,
         seed: u64,
-        normalized: bool,
     ) -> Self {
         let mut counts = vec![0usize; classes];
         for (_, y) in rows {
@@ -73,20 +64,19 @@ impl HashedLinear {
             order.shuffle(&mut rng);
             for &r in &order {
                 let (f, y) = &rows[r];
-                let x = feature_value(normalized, f.len());
                 p.fill(0.0);
-                for &k in f {
+                for &(k, x) in f {
                     let row = &w[k as usize * classes..(k as usize + 1) * classes];
                     p.iter_mut().zip(row).for_each(|(pc, wc)| *pc += x * wc);
                 }
                 softmax(&mut p);
                 for (c, pc) in p.iter_mut().enumerate() {
-                    *pc = (*pc - if c == *y { 1.0 } else { 0.0 }) * class_weight[*y] * x;
+                    *pc = (*pc - if c == *y { 1.0 } else { 0.0 }) * class_weight[*y];
                 }
-                for &k in f {
+                for &(k, x) in f {
                     let base = k as usize * classes;
                     for (c, g) in p.iter().enumerate() {
-                        let i = base + c;
+                        let (i, g) = (base + c, g * x);
                         g2[i] += g * g;
                         w[i] -= lr * g / g2[i].sqrt();
                     }
@@ -97,15 +87,13 @@ impl HashedLinear {
             classes,
             bits,
             weights: w,
-            normalized,
         }
     }
 
-    /// Class probabilities of one feature list.
-    pub fn probabilities(&self, features: &[u32]) -> Vec<f32> {
+    /// Class probabilities of one feature vector.
+    pub fn probabilities(&self, features: &Features) -> Vec<f32> {
         let mut p = vec![0f32; self.classes];
-        let x = feature_value(self.normalized, features.len());
-        for &k in features {
+        for &(k, x) in features {
             let row = &self.weights[k as usize * self.classes..(k as usize + 1) * self.classes];
             p.iter_mut().zip(row).for_each(|(pc, wc)| *pc += x * wc);
         }
@@ -131,15 +119,9 @@ impl HashedLinear {
         out
     }
 
-    /// Reads what [`Self::to_bytes`] wrote with the same `magic`, `classes`, `bits` and `normalized`; `None`
-    /// when the bytes are something else.
-    pub fn from_bytes(
-        bytes: &[u8],
-        magic: &[u8],
-        classes: usize,
-        bits: u32,
-        normalized: bool,
-    ) -> Option<Self> {
+    /// Reads what [`Self::to_bytes`] wrote with the same `magic`, `classes` and `bits`; `None` when the bytes
+    /// are something else.
+    pub fn from_bytes(bytes: &[u8], magic: &[u8], classes: usize, bits: u32) -> Option<Self> {
         let size = (1usize << bits) * classes;
         if !bytes.starts_with(magic) || bytes.len() != magic.len() + 4 * size {
             return None;
@@ -151,7 +133,6 @@ impl HashedLinear {
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
                 .collect(),
-            normalized,
         })
     }
 }

@@ -179,15 +179,7 @@ pub fn read_reasons(dir: &Path) -> Result<Vec<u8>, CheckpointError> {
 
 /// Loads everything `sample`, `chat` and `eval` need.
 pub fn load_responder(dir: &Path, device: &Device) -> Result<Responder, CheckpointError> {
-    let config = read(dir, CONFIG)?;
-    let weights = read(dir, WEIGHTS)?;
-    let tokenizer = read(dir, TOKENIZER)?;
-    let reasons = read_reasons(dir)?;
-    let mut responder = Responder::from_bytes(&config, weights, &tokenizer, &reasons, device)
-        .map_err(|source| CheckpointError::Load {
-            path: dir.display().to_string(),
-            source,
-        })?;
+    let mut responder = load_network(dir, device)?;
     if has(dir, crate::lexical::FILE) {
         let path = dir.join(crate::lexical::FILE);
         let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
@@ -195,4 +187,18 @@ pub fn load_responder(dir: &Path, device: &Device) -> Result<Responder, Checkpoi
             Some(crate::lexical::LexicalEmotion::from_bytes(&bytes).map_err(|e| io_err(&path, e))?);
     }
     Ok(responder)
+}
+
+/// The checkpoint's network, tokenizer and tagger, without its lexical emotion reader (for training a new one).
+pub fn load_network(dir: &Path, device: &Device) -> Result<Responder, CheckpointError> {
+    let config = read(dir, CONFIG)?;
+    let weights = read(dir, WEIGHTS)?;
+    let tokenizer = read(dir, TOKENIZER)?;
+    let reasons = read_reasons(dir)?;
+    Responder::from_bytes(&config, weights, &tokenizer, &reasons, device).map_err(|source| {
+        CheckpointError::Load {
+            path: dir.display().to_string(),
+            source,
+        }
+    })
 }

@@ -66,6 +66,11 @@ pub fn features(text: &str) -> Vec<u32> {
     f
 }
 
+/// Every feature with value 1 (a repeated n-gram counts twice).
+fn ones(features: Vec<u32>) -> Vec<(u32, f32)> {
+    features.into_iter().map(|k| (k, 1.0)).collect()
+}
+
 /// A trained judge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntentJudge {
@@ -76,16 +81,18 @@ impl IntentJudge {
     /// Trains for `epochs` passes (AdaGrad, learning rate 0.2, classes weighted by 1 / sqrt(their share), so
     /// that rare intents are not drowned by "questioning").
     pub fn train(data: &[Labelled], epochs: usize, seed: u64) -> Self {
-        let rows: Vec<(Vec<u32>, usize)> =
-            data.iter().map(|d| (features(&d.text), d.intent)).collect();
+        let rows: Vec<(Vec<(u32, f32)>, usize)> = data
+            .iter()
+            .map(|d| (ones(features(&d.text)), d.intent))
+            .collect();
         Self {
-            model: HashedLinear::train(&rows, N_INTENTS, BITS, epochs, 0.2, seed, false),
+            model: HashedLinear::train(&rows, N_INTENTS, BITS, epochs, 0.2, seed),
         }
     }
 
     /// P(intent | reply) over the 9 intents.
     pub fn probabilities(&self, text: &str) -> [f32; N_INTENTS] {
-        let p = self.model.probabilities(&features(text));
+        let p = self.model.probabilities(&ones(features(text)));
         std::array::from_fn(|i| p[i])
     }
 
@@ -103,7 +110,7 @@ impl IntentJudge {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        HashedLinear::from_bytes(bytes, MAGIC, N_INTENTS, BITS, false)
+        HashedLinear::from_bytes(bytes, MAGIC, N_INTENTS, BITS)
             .map(|model| Self { model })
             .ok_or_else(|| {
                 "not an intent judge file (written by `reflectdiffu intent train`)".into()
