@@ -101,6 +101,19 @@ impl HashedLinear {
         p
     }
 
+    /// A model from its weights ([feature][class], row-major); `None` when their number does not match.
+    pub fn from_weights(classes: usize, bits: u32, weights: Vec<f32>) -> Option<Self> {
+        (weights.len() == (1usize << bits) * classes).then_some(Self {
+            classes,
+            bits,
+            weights,
+        })
+    }
+
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
     pub fn classes(&self) -> usize {
         self.classes
     }

@@ -162,6 +162,26 @@ fn the_lexical_emotion_reader_is_trained_tuned_on_valid_and_fused_into_the_check
     // never worse than the encoder on the split it was tuned on.
     let fused = score("after");
     assert!(fused >= before, "{before} → {fused}");
+    // The f16 reader (what the web page downloads) is half the size and reads the same emotion on this split.
+    let half = dir.path().join("half.bin");
+    stdout_ok(
+        bin()
+            .args(["export", "--format", "lexical-f16", "--checkpoint"])
+            .arg(&ck)
+            .arg("--out")
+            .arg(&half)
+            .output()
+            .unwrap(),
+    );
+    let full_len = std::fs::metadata(ck.join("emotion_ngrams.bin"))
+        .unwrap()
+        .len();
+    assert!(std::fs::metadata(&half).unwrap().len() < full_len / 2 + 16);
+    let f32_copy = dir.path().join("f32.bin");
+    std::fs::copy(ck.join("emotion_ngrams.bin"), &f32_copy).unwrap();
+    std::fs::copy(&half, ck.join("emotion_ngrams.bin")).unwrap();
+    assert_eq!(score("after-f16"), fused);
+    std::fs::copy(&f32_copy, ck.join("emotion_ngrams.bin")).unwrap();
     // Sampling reads the fused emotion.
     stdout_ok(
         bin()

@@ -73,6 +73,8 @@ pub enum ExportFormat {
     Safetensors,
     /// burn's burnpack (like model.bpk) with f16 weights: half the size, for the web page.
     BurnpackF16,
+    /// The checkpoint's lexical emotion reader (emotion_ngrams.bin) with f16 values, for the web page.
+    LexicalF16,
 }
 
 #[derive(Args, Debug)]

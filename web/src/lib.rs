@@ -62,6 +62,15 @@ impl Engine {
         Ok(Engine { responder })
     }
 
+    /// Adds the checkpoint's lexical emotion reader (`emotion_ngrams.bin`, f32 or f16), fused with the encoder's
+    /// emotion as in the CLI.
+    pub fn set_lexical(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        let reader = reflectdiffu::lexical::LexicalEmotion::from_bytes(bytes)
+            .map_err(|e| JsError::new(&format!("cannot load the emotion reader: {e}")))?;
+        self.responder.lexical = Some(reader);
+        Ok(())
+    }
+
     /// Which backend runs the model, in words.
     pub fn backend(&self) -> String {
         "CPU (burn Flex, WebAssembly)".into()

@@ -35,11 +35,13 @@ async function load() {
   const progress = (text, loaded = 0, total = 0) => postMessage({ type: "progress", text, loaded, total });
   progress("loading the WebAssembly module…");
   await init();
-  // manifest.json (written by build.sh) names the reason tagger's file.
+  // manifest.json (written by build.sh) names the reason tagger's file and the lexical emotion reader's (or null).
   const manifest = JSON.parse(new TextDecoder().decode(await fetchBytes("manifest.json", () => {})));
   const files = {};
   let downloaded = 0;
-  for (const name of ["config.json", "tokenizer.json", manifest.reasons, "model.bpk"]) {
+  const names = ["config.json", "tokenizer.json", manifest.reasons, "model.bpk"];
+  if (manifest.emotion) names.push(manifest.emotion);
+  for (const name of names) {
     files[name] = await fetchBytes(name, (loaded, total) =>
       progress(`downloading ${name}…`, loaded, total),
     );
@@ -52,6 +54,7 @@ async function load() {
     files["tokenizer.json"],
     files[manifest.reasons],
   );
+  if (manifest.emotion) engine.set_lexical(files[manifest.emotion]);
   postMessage({
     type: "ready",
     backend: engine.backend(),
