@@ -240,6 +240,9 @@ pub struct SamplingArgs {
     /// Confidence strategy: write the reply in blocks of N tokens, left to right (0 = all at once).
     #[arg(long, default_value_t = 1)]
     pub block_len: usize,
+    /// Added to the logits of [EOS] and [PAD]: below 0 makes replies longer, above 0 shorter.
+    #[arg(long, default_value_t = SamplerConfig::default().eos_bias, allow_hyphen_values = true)]
+    pub eos_bias: f32,
     /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),
     /// unknown (none), or one of agreeing, acknowledging, encouraging, consoling, sympathizing, suggesting,
     /// questioning, wishing, neutral.
@@ -287,6 +290,7 @@ impl SamplingArgs {
             },
             block_len: self.block_len,
             seed: self.seed,
+            eos_bias: self.eos_bias,
         }
     }
 }

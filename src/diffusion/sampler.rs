@@ -40,6 +40,9 @@ pub struct SamplerConfig {
     /// block (plain confidence order).
     pub block_len: usize,
     pub seed: u64,
+    /// Added to the logits of [EOS] and [PAD] before every draw: below 0 the reply ends later (a length
+    /// penalty), 0 leaves the model's distribution alone.
+    pub eos_bias: f32,
 }
 
 impl Default for SamplerConfig {
@@ -53,6 +56,7 @@ impl Default for SamplerConfig {
             strategy: Strategy::Confidence,
             block_len: 1,
             seed: 0,
+            eos_bias: 0.0,
         }
     }
 }
@@ -79,6 +83,12 @@ impl SamplerConfig {
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return Err(format!("--top-p must be in (0, 1], found {}", self.top_p));
+        }
+        if !self.eos_bias.is_finite() {
+            return Err(format!(
+                "--eos-bias must be a finite number, found {}",
+                self.eos_bias
+            ));
         }
         Ok(())
     }
@@ -178,17 +188,25 @@ impl Sampler {
                     continue;
                 }
                 let off = (row * len + i) * vocab;
-                let (tok, conf) = draw(
-                    &logits[off..off + vocab],
-                    self.cfg.temperature,
-                    self.cfg.top_p,
-                    rng,
-                )
-                .map_err(|NonFiniteLogits| SampleError {
-                    step: k,
-                    row,
-                    position: i,
-                })?;
+                let biased;
+                let position_logits = if self.cfg.eos_bias == 0.0 {
+                    &logits[off..off + vocab]
+                } else {
+                    let mut l = logits[off..off + vocab].to_vec();
+                    for t in [EOS, PAD] {
+                        if let Some(v) = l.get_mut(t as usize) {
+                            *v += self.cfg.eos_bias;
+                        }
+                    }
+                    biased = l;
+                    &biased[..]
+                };
+                let (tok, conf) = draw(position_logits, self.cfg.temperature, self.cfg.top_p, rng)
+                    .map_err(|NonFiniteLogits| SampleError {
+                        step: k,
+                        row,
+                        position: i,
+                    })?;
                 draws.push((i, tok, conf));
             }
             match self.cfg.strategy {
@@ -267,6 +285,41 @@ mod tests {
             );
             assert_eq!(x[0][4], 99);
         }
+    }
+
+    #[test]
+    fn a_negative_eos_bias_delays_the_end_and_zero_changes_nothing() {
+        // Logits that favour [EOS] at every position by 2 nats over one other token.
+        let (len, vocab) = (6, 30);
+        let mut logits = vec![-20.0f32; len * vocab];
+        for i in 0..len {
+            logits[i * vocab + EOS as usize] = 2.0;
+            logits[i * vocab + 12] = 0.0;
+        }
+        let run = |eos_bias: f32| {
+            let cfg = SamplerConfig {
+                steps: len,
+                temperature: 0.0,
+                eos_bias,
+                ..Default::default()
+            };
+            let mut sampler = Sampler::new(cfg, 1);
+            let x = crate::diffusion::generate(&mut sampler, 1, len, vocab, |_, _| logits.clone())
+                .unwrap();
+            x[0].iter().position(|t| *t == EOS).unwrap_or(len)
+        };
+        assert_eq!(run(0.0), 0, "greedy: [EOS] first when it is the likely token");
+        assert_eq!(run(-1.0), 0, "a bias smaller than the margin changes nothing");
+        assert_eq!(
+            run(-30.0),
+            len,
+            "never [EOS] when its logit is pushed far down"
+        );
+        let cfg = SamplerConfig {
+            eos_bias: f32::NAN,
+            ..Default::default()
+        };
+        assert!(cfg.validate().unwrap_err().contains("--eos-bias"));
     }
 
     #[test]
