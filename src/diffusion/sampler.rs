@@ -308,8 +308,16 @@ mod tests {
                 .unwrap();
             x[0].iter().position(|t| *t == EOS).unwrap_or(len)
         };
-        assert_eq!(run(0.0), 0, "greedy: [EOS] first when it is the likely token");
-        assert_eq!(run(-1.0), 0, "a bias smaller than the margin changes nothing");
+        assert_eq!(
+            run(0.0),
+            0,
+            "greedy: [EOS] first when it is the likely token"
+        );
+        assert_eq!(
+            run(-1.0),
+            0,
+            "a bias smaller than the margin changes nothing"
+        );
         assert_eq!(
             run(-30.0),
             len,
