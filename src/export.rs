@@ -100,3 +100,21 @@ pub fn read_header(path: &Path) -> anyhow::Result<Vec<TensorInfo>> {
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
+
+/// Writes the lexical emotion reader of the checkpoint in `dir` to `out` with f16 values (the web page's copy);
+/// returns the file's size.
+pub fn export_lexical_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
+    let path = dir.join(crate::lexical::FILE);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e} (add a reader with `reflectdiffu emotion train --checkpoint DIR`)",
+            path.display()
+        )
+    })?;
+    let reader = crate::lexical::LexicalEmotion::from_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let half = reader.to_bytes_f16();
+    std::fs::write(out, &half)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    Ok(half.len())
+}

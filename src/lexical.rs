@@ -47,6 +47,30 @@ pub fn features(turns: &[String]) -> Vec<u32> {
     f
 }
 
+/// The TF-IDF vector of a feature list: (1 + ln tf) · idf per distinct feature, L2-normalised.
+fn tfidf(idf: &[f32], features: &[u32]) -> Vec<(u32, f32)> {
+    let mut sorted = features.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<(u32, f32)> = Vec::new();
+    for k in sorted {
+        match out.last_mut() {
+            Some((last, tf)) if *last == k => *tf += 1.0,
+            _ => out.push((k, 1.0)),
+        }
+    }
+    for (k, v) in out.iter_mut() {
+        *v = (1.0 + v.ln()) * idf[*k as usize];
+    }
+    let norm = out
+        .iter()
+        .map(|(_, v)| v * v)
+        .sum::<f32>()
+        .sqrt()
+        .max(1e-12);
+    out.iter_mut().for_each(|(_, v)| *v /= norm);
+    out
+}
+
 impl LexicalEmotion {
     /// Trains on (context, emotion) pairs; β starts at 1 (set it with [`Self::weight`]).
     pub fn train(data: &[(Vec<String>, usize)], epochs: usize, lr: f32, seed: u64) -> Self {
@@ -59,51 +83,25 @@ impl LexicalEmotion {
             seen.into_iter().for_each(|k| df[k as usize] += 1);
         }
         let n = feats.len() as f32;
-        let idf = df
+        let idf: Vec<f32> = df
             .into_iter()
             .map(|d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
             .collect();
-        let mut reader = Self {
-            model: HashedLinear::train(&[], CLASSES, BITS, 0, lr, seed),
-            idf,
-            weight: 1.0,
-        };
         let rows: Vec<(Vec<(u32, f32)>, usize)> = feats
             .iter()
             .zip(data)
-            .map(|(f, (_, e))| (reader.vector(f), *e))
+            .map(|(f, (_, e))| (tfidf(&idf, f), *e))
             .collect();
-        reader.model = HashedLinear::train(&rows, CLASSES, BITS, epochs, lr, seed);
-        reader
-    }
-
-    /// The TF-IDF vector of a feature list: (1 + ln tf) · idf per distinct feature, L2-normalised.
-    fn vector(&self, features: &[u32]) -> Vec<(u32, f32)> {
-        let mut sorted = features.to_vec();
-        sorted.sort_unstable();
-        let mut out: Vec<(u32, f32)> = Vec::new();
-        for k in sorted {
-            match out.last_mut() {
-                Some((last, tf)) if *last == k => *tf += 1.0,
-                _ => out.push((k, 1.0)),
-            }
+        Self {
+            model: HashedLinear::train(&rows, CLASSES, BITS, epochs, lr, seed),
+            idf,
+            weight: 1.0,
         }
-        for (k, v) in out.iter_mut() {
-            *v = (1.0 + v.ln()) * self.idf[*k as usize];
-        }
-        let norm = out
-            .iter()
-            .map(|(_, v)| v * v)
-            .sum::<f32>()
-            .sqrt()
-            .max(1e-12);
-        out.iter_mut().for_each(|(_, v)| *v /= norm);
-        out
     }
 
     /// P(emotion | context) of the lexical model alone, from the context's [`features`].
     pub fn probabilities(&self, features: &[u32]) -> Vec<f32> {
-        self.model.probabilities(&self.vector(features))
+        self.model.probabilities(&tfidf(&self.idf, features))
     }
 
     /// Fuses the encoder's probabilities `p` (32) with this reader's on `features`, in place: the weighted
@@ -112,7 +110,11 @@ impl LexicalEmotion {
         if self.weight == 0.0 || features.is_empty() {
             return;
         }
-        let q = self.probabilities(features);
+        self.fuse_probabilities(p, &self.probabilities(features));
+    }
+
+    /// [`Self::fuse`] with this reader's probabilities `q` already computed.
+    pub fn fuse_probabilities(&self, p: &mut [f32], q: &[f32]) {
         let k = 1.0 / (1.0 + self.weight);
         for (a, b) in p.iter_mut().zip(q) {
             *a = ((a.max(1e-12).ln() + self.weight * b.max(1e-12).ln()) * k).exp();

@@ -10,7 +10,7 @@ use crate::checkpoint;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::samples;
 use crate::lexical::{LexicalEmotion, features};
-use crate::metrics::accuracy_macro_f1;
+use crate::metrics::{accuracy_macro_f1, argmax};
 
 #[derive(Subcommand, Debug)]
 pub enum EmotionCommand {
@@ -70,17 +70,12 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         .map(|s| responder.encode_sample(s))
         .collect::<Result<Vec<_>, _>>()?;
     let encoder = responder.encoder_emotion_probs(&encoded)?;
-    let feats: Vec<Vec<u32>> = valid.iter().map(|s| features(&s.context)).collect();
     let gold: Vec<usize> = valid.iter().map(|s| s.emotion).collect();
-    let argmax = |p: &[f32]| {
-        (0..p.len())
-            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-            .unwrap_or(0)
-    };
-    let lexical_alone: Vec<usize> = feats
+    let lexical: Vec<Vec<f32>> = valid
         .iter()
-        .map(|f| argmax(&reader.probabilities(f)))
+        .map(|s| reader.probabilities(&features(&s.context)))
         .collect();
+    let lexical_alone: Vec<usize> = lexical.iter().map(|q| argmax(q)).collect();
     println!(
         "| reader (valid, {} contexts) | emotion acc | macro-F1 |\n|---|---|---|",
         valid.len()
@@ -92,10 +87,12 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         reader.weight = beta;
         let fused: Vec<usize> = encoder
             .iter()
-            .zip(&feats)
-            .map(|(p, f)| {
+            .zip(&lexical)
+            .map(|(p, q)| {
                 let mut p = p.clone();
-                reader.fuse(&mut p, f);
+                if beta != 0.0 {
+                    reader.fuse_probabilities(&mut p, q);
+                }
                 argmax(&p)
             })
             .collect();

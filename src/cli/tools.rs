@@ -63,22 +63,10 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
 pub fn export(a: ExportArgs) -> anyhow::Result<()> {
     let dir = crate::checkpoint::resolve(a.checkpoint.as_deref());
     if let ExportFormat::LexicalF16 = a.format {
-        let path = dir.join(crate::lexical::FILE);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read {}: {e} (add a reader with `reflectdiffu emotion train --checkpoint DIR`)",
-                path.display()
-            )
-        })?;
-        let reader = crate::lexical::LexicalEmotion::from_bytes(&bytes)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let half = reader.to_bytes_f16();
-        std::fs::write(&a.out, &half)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", a.out.display()))?;
+        let bytes = crate::export::export_lexical_f16(&dir, &a.out)?;
         eprintln!(
-            "lexical emotion reader written as f16 to {} ({} bytes)",
-            a.out.display(),
-            half.len()
+            "lexical emotion reader written as f16 to {} ({bytes} bytes)",
+            a.out.display()
         );
         return Ok(());
     }

@@ -180,6 +180,8 @@ impl Sampler {
             let lazy = self.lazy && self.cfg.strategy == Strategy::Confidence;
             let last_block = reveal.checked_sub(1).map(|r| block(masked[r])); // None: nothing is revealed
             let mut draws: Vec<(usize, u32, f32)> = Vec::with_capacity(masked.len());
+            // One row of logits with the [EOS]/[PAD] bias applied, reused for every position (empty without bias).
+            let mut biased = vec![0.0f32; if self.cfg.eos_bias == 0.0 { 0 } else { vocab }];
             for &i in &masked {
                 if lazy && last_block.is_none_or(|b| block(i) > b) {
                     if self.cfg.temperature > 0.0 {
@@ -188,17 +190,15 @@ impl Sampler {
                     continue;
                 }
                 let off = (row * len + i) * vocab;
-                let biased;
                 let position_logits = if self.cfg.eos_bias == 0.0 {
                     &logits[off..off + vocab]
                 } else {
-                    let mut l = logits[off..off + vocab].to_vec();
+                    biased.copy_from_slice(&logits[off..off + vocab]);
                     for t in [EOS, PAD] {
-                        if let Some(v) = l.get_mut(t as usize) {
+                        if let Some(v) = biased.get_mut(t as usize) {
                             *v += self.cfg.eos_bias;
                         }
                     }
-                    biased = l;
                     &biased[..]
                 };
                 let (tok, conf) = draw(position_logits, self.cfg.temperature, self.cfg.top_p, rng)

@@ -98,10 +98,7 @@ impl IntentJudge {
 
     /// The most probable intent.
     pub fn classify(&self, text: &str) -> usize {
-        let p = self.probabilities(text);
-        (0..N_INTENTS)
-            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-            .unwrap_or(0)
+        crate::metrics::argmax(&self.probabilities(text))
     }
 
     /// `RDINT01\0`, then the weights as little-endian f32.

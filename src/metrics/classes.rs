@@ -1,5 +1,13 @@
 //! Accuracy and macro-F1 of a classifier (emotion read from the context, intent judge).
 
+/// Index of the largest value (the last of equals, as `Iterator::max_by`; 0 for an empty slice): a classifier's
+/// prediction from its probabilities.
+pub fn argmax(p: &[f32]) -> usize {
+    (0..p.len())
+        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        .unwrap_or(0)
+}
+
 /// Accuracy and macro-F1 in %, the F1 averaged over the classes that occur in `gold` (a class never predicted
 /// and never gold does not count; one gold but never predicted counts 0).
 pub fn accuracy_macro_f1(gold: &[usize], predicted: &[usize]) -> (f64, f64) {

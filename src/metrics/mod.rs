@@ -7,6 +7,6 @@ pub mod intents;
 mod repeat;
 
 pub use bleu::corpus_bleu;
-pub use classes::accuracy_macro_f1;
+pub use classes::{accuracy_macro_f1, argmax};
 pub use dist::{distinct_n, words};
 pub use repeat::{has_bigram_repeat, has_word_repeat, repeat_rates};

@@ -84,3 +84,25 @@ pub fn read_judge(path: &Path) -> anyhow::Result<crate::intent::judge::IntentJud
     crate::intent::judge::IntentJudge::from_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
+
+/// Sets the intent of every sample of each (name, samples, conversations) split from the annotations in
+/// `labels` (and, where a turn is annotated with an emotion, from `judge`), and says how many came from where.
+pub fn label_intents(
+    labels: &Path,
+    judge: Option<&crate::intent::judge::IntentJudge>,
+    splits: &mut [(
+        &str,
+        &mut Vec<crate::data::Sample>,
+        &[crate::data::Conversation],
+    )],
+) -> anyhow::Result<()> {
+    let ann = read_annotations(labels)?;
+    for (name, set, convs) in splits.iter_mut() {
+        let c = crate::intent::labels::label_samples(set, convs, &ann, judge);
+        eprintln!(
+            "{name} intents: {} annotated, {} from the judge, {} unknown",
+            c.annotated, c.judged, c.unlabelled
+        );
+    }
+    Ok(())
+}

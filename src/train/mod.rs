@@ -12,7 +12,7 @@ pub mod step;
 
 pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};
 use inputs::reason_tagger;
-pub use inputs::{read_annotations, read_judge, read_lexicon};
+pub use inputs::{label_intents, read_annotations, read_judge, read_lexicon};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -158,17 +158,14 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let mut valid_samples = split(&valid_convs, t.valid_samples);
     if let Some(dir) = &t.intent_labels {
         let judge = t.intent_judge.as_deref().map(read_judge).transpose()?;
-        let ann = read_annotations(dir)?;
-        for (name, set, convs) in [
-            ("train", &mut train_samples, &train_convs),
-            ("valid", &mut valid_samples, &valid_convs),
-        ] {
-            let c = crate::intent::labels::label_samples(set, convs, &ann, judge.as_ref());
-            eprintln!(
-                "{name} intents: {} annotated, {} from the judge, {} unknown",
-                c.annotated, c.judged, c.unlabelled
-            );
-        }
+        label_intents(
+            dir,
+            judge.as_ref(),
+            &mut [
+                ("train", &mut train_samples, &train_convs),
+                ("valid", &mut valid_samples, &valid_convs),
+            ],
+        )?;
     }
     let train_set = encode(&train_samples)?;
     // The context polarity from VADER, for the polarity experts' loss (same order as `train_set`).

@@ -99,10 +99,10 @@ impl Learner {
             )
         })?;
         let logp = log_softmax(logits.clone(), 1); // [n, 9]
-        let probs = host(softmax(logits, 1))?;
-        let ctx_emotion: Vec<usize> = host(enc.emotion_logits.clone())?
+        let probs = crate::inference::host(softmax(logits, 1))?;
+        let ctx_emotion: Vec<usize> = crate::inference::host(enc.emotion_logits.clone())?
             .chunks(crate::data::EMOTIONS.len())
-            .map(argmax)
+            .map(crate::metrics::argmax)
             .collect();
 
         // Explore: a group of intents per context, drawn from the policy.
@@ -232,7 +232,7 @@ impl Learner {
         let read = r
             .model
             .encode(&Batch::new(&encoded.iter().collect::<Vec<_>>(), &r.device));
-        let p = host(softmax(read.emotion_logits, 1))?;
+        let p = crate::inference::host(softmax(read.emotion_logits, 1))?;
         let k = crate::data::EMOTIONS.len();
         Ok(owner
             .iter()
@@ -328,13 +328,6 @@ fn shares(intents: &[usize]) -> [f32; N_INTENTS] {
     s
 }
 
-fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
-}
-
 /// One index drawn from the probabilities `p`.
 fn draw(p: &[f32], rng: &mut impl Rng) -> usize {
     let total: f32 = p.iter().sum();
@@ -346,10 +339,4 @@ fn draw(p: &[f32], rng: &mut impl Rng) -> usize {
         u -= q;
     }
     p.len() - 1
-}
-
-fn host<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
-    t.into_data()
-        .try_into_vec_as::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
 }

@@ -20,7 +20,7 @@ use crate::data::samples;
 use crate::diffusion::sampler::SamplerConfig;
 use crate::model::encode_sample;
 use crate::train::step::StepOptions;
-use crate::train::{RunConfig, read_annotations, read_judge};
+use crate::train::{RunConfig, label_intents, read_judge};
 
 /// The `rl` section of an RL config file (see `configs/rl.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,8 +186,7 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
     let mut set = samples(&convs, run.train.max_context_turns);
     set.truncate(run.train.train_samples.unwrap_or(usize::MAX));
     if let Some(labels) = &run.train.intent_labels {
-        let ann = read_annotations(labels)?;
-        crate::intent::labels::label_samples(&mut set, &convs, &ann, Some(&judge));
+        label_intents(labels, Some(&judge), &mut [("train", &mut set, &convs)])?;
     }
     let encoded = set
         .iter()

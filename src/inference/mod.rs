@@ -7,9 +7,7 @@ use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 
 use crate::data::{EMOTIONS, INTENTS};
-use crate::diffusion::loss::masked_nll_sum;
 use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig};
-use crate::diffusion::{elbo_weight, q_xt, sample_t};
 use crate::diffusion::{generate, generate_blocks};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
@@ -19,6 +17,8 @@ use crate::model::{
     ids_tensor,
 };
 use crate::reason::ReasonTagger;
+
+mod score;
 use crate::tokenizer::{EOS, PAD, TextTokenizer, TokenizerError};
 
 /// Rows per forward pass when answering many contexts.
@@ -325,20 +325,6 @@ impl Responder {
         self.respond_conditioned(encoded, &cond, read, &rows, cfg)
     }
 
-    /// Replies to one batch of contexts and scores each row's reference reply (a one-sample estimate of the NELBO, an upper bound on −log p(reply | context)),
-    /// encoding the contexts once. What `eval` runs.
-    pub fn respond_and_score(
-        &self,
-        encoded: &[EncodedSample],
-        cfg: &SamplerConfig,
-        rng: &mut impl rand::Rng,
-    ) -> Result<(Vec<Reply>, Vec<f64>), InferenceError> {
-        let (cond, read) = self.condition(encoded, None)?;
-        let rows: Vec<usize> = (0..encoded.len()).collect();
-        let replies = self.respond_conditioned(encoded, &cond, read, &rows, cfg)?;
-        Ok((replies, self.nelbo(encoded, &cond, rng)?))
-    }
-
     fn respond_conditioned(
         &self,
         encoded: &[EncodedSample],
@@ -397,43 +383,10 @@ impl Responder {
         }
         Ok(out)
     }
-
-    /// One-sample Monte-Carlo estimate of the diffusion NELBO of each row's reference reply (in nats, for the
-    /// whole fixed-length reply): (1/t) Σ_masked −log p(x_0 | x_t), with t drawn by MDLM's low-discrepancy
-    /// sampler. Its expectation upper-bounds −log p(reply | context).
-    fn nelbo(
-        &self,
-        encoded: &[EncodedSample],
-        cond: &Condition,
-        rng: &mut impl rand::Rng,
-    ) -> Result<Vec<f64>, InferenceError> {
-        let rows = encoded.len();
-        let ts = sample_t(rows, rng);
-        let len = self.config.max_reply_len;
-        let mut xt = Vec::with_capacity(rows);
-        let mut weight = Vec::with_capacity(rows * len);
-        for (s, &t) in encoded.iter().zip(&ts) {
-            let (x, m) = q_xt(&s.reply, t, rng);
-            xt.push(x);
-            weight.extend(m.into_iter().map(|m| if m { elbo_weight(t) } else { 0.0 }));
-        }
-        let x0: Vec<Vec<u32>> = encoded.iter().map(|s| s.reply.clone()).collect();
-        let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), &self.device);
-        let logits = self.model.denoise_train(
-            ids_tensor(&xt, &self.device),
-            ids_tensor(&x0, &self.device),
-            t,
-            cond,
-            self.config.block(),
-        );
-        let weight = Tensor::<2>::from_data(TensorData::new(weight, [rows, len]), &self.device);
-        let nll = masked_nll_sum(logits, ids_tensor(&x0, &self.device), weight);
-        Ok(host(nll)?.into_iter().map(f64::from).collect())
-    }
 }
 
 /// Reads a float tensor back to the host.
-fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InferenceError> {
+pub(crate) fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InferenceError> {
     t.into_data()
         .try_into_vec_as::<f32>()
         .map_err(|e| InferenceError::Weights(format!("{e:?}")))
