@@ -1,0 +1,122 @@
+//! The options shared by every command that loads a model and samples from it: the device, the sampler
+//! settings and the intent choice.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::diffusion::sampler::{SamplerConfig, Strategy};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DeviceArg {
+    /// burn's Flex CPU backend.
+    Flex,
+    /// burn's WGPU backend (a GPU, or Mesa's software Vulkan without one).
+    Wgpu,
+}
+
+impl DeviceArg {
+    /// The device, checked: WGPU is probed with a tiny tensor so that a machine without a usable adapter gets
+    /// an error that says what to install instead of a panic deep inside wgpu.
+    pub fn device(self) -> anyhow::Result<burn::prelude::Device> {
+        use burn::prelude::*;
+        match self {
+            DeviceArg::Flex => Ok(Device::flex()),
+            DeviceArg::Wgpu => {
+                let device = Device::wgpu(DeviceKind::DefaultDevice);
+                let probe = device.clone();
+                let hook = std::panic::take_hook();
+                std::panic::set_hook(Box::new(|_| {}));
+                let ok =
+                    std::panic::catch_unwind(move || Tensor::<1>::ones([1], &probe).into_data())
+                        .is_ok();
+                std::panic::set_hook(hook);
+                anyhow::ensure!(
+                    ok,
+                    "--device wgpu: no usable GPU adapter. Without a GPU install Mesa's software Vulkan \
+                     (apt-get install mesa-vulkan-drivers libvulkan1), or use --device flex"
+                );
+                Ok(device)
+            }
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SamplingArgs {
+    /// Checkpoint folder [default: checkpoints/default]
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
+    pub device: DeviceArg,
+    /// Reverse diffusion steps.
+    #[arg(long, default_value_t = 32)]
+    pub steps: usize,
+    /// Softmax temperature (0 = greedy).
+    #[arg(long, default_value_t = 0.5)]
+    pub temperature: f32,
+    /// Nucleus sampling mass.
+    #[arg(long, default_value_t = 0.9)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// confidence: unmask the most confident positions first; ancestral: MDLM's ancestral sampler.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Confidence)]
+    pub strategy: StrategyArg,
+    /// Confidence strategy: write the reply in blocks of N tokens, left to right (0 = all at once).
+    #[arg(long, default_value_t = 1)]
+    pub block_len: usize,
+    /// Added to the logits of [EOS] and [PAD]: below 0 makes replies longer, above 0 shorter.
+    #[arg(long, default_value_t = SamplerConfig::default().eos_bias, allow_hyphen_values = true)]
+    pub eos_bias: f32,
+    /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),
+    /// unknown (none), or one of agreeing, acknowledging, encouraging, consoling, sympathizing, suggesting,
+    /// questioning, wishing, neutral.
+    #[arg(long, default_value = "auto", value_parser = check_intent)]
+    pub intent: String,
+    /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none).
+    #[arg(long, value_enum, default_value_t = IntentPriorArg::Design)]
+    pub intent_prior: IntentPriorArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IntentPriorArg {
+    Design,
+    None,
+}
+
+fn check_intent(name: &str) -> Result<String, String> {
+    crate::intent::policy::IntentChoice::parse(name, true).map(|_| name.to_string())
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StrategyArg {
+    Confidence,
+    Ancestral,
+}
+
+impl SamplingArgs {
+    /// How replies choose their intent (`--intent`, `--intent-prior`).
+    pub fn intent_choice(&self) -> crate::intent::policy::IntentChoice {
+        crate::intent::policy::IntentChoice::parse(
+            &self.intent,
+            self.intent_prior == IntentPriorArg::Design,
+        )
+        .expect("checked when the arguments were parsed")
+    }
+
+    pub fn sampler(&self) -> SamplerConfig {
+        SamplerConfig {
+            steps: self.steps,
+            temperature: self.temperature,
+            top_p: self.top_p,
+            strategy: match self.strategy {
+                StrategyArg::Confidence => Strategy::Confidence,
+                StrategyArg::Ancestral => Strategy::Ancestral,
+            },
+            block_len: self.block_len,
+            seed: self.seed,
+            eos_bias: self.eos_bias,
+        }
+    }
+}
