@@ -13,6 +13,8 @@ pub mod era;
 pub mod hashing;
 pub mod inference;
 pub mod intent;
+#[path = "../kernels/mod.rs"]
+pub mod kernels;
 pub mod lexical;
 pub mod linear;
 pub mod metrics;

@@ -47,6 +47,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         device: device.clone(),
         intent: Default::default(),
         lexical: None,
+        draw_on_device: None,
     };
     let p_consoling = |learner: &Learner| -> f32 {
         let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &device);

@@ -1,4 +1,5 @@
-//! One smoke test of the WGPU backend: forward, backward, a sampling step and block diffusion's masked layouts. Without a GPU it runs on Mesa's
+//! The WGPU process: forward, backward, a sampling step and block diffusion's masked layouts, and our CubeCL
+//! sampling kernel against the host sampler. Without a GPU it runs on Mesa's
 //! software Vulkan (lavapipe: `apt-get install mesa-vulkan-drivers libvulkan1`), which needs 20–100 s to warm
 //! up, so everything WGPU is in this one test (one process).
 #![cfg(feature = "cli")]
@@ -7,9 +8,11 @@ mod common;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use common::sampling::{assert_distribution, assert_matches_host};
 use common::*;
 use reflectdiffu::diffusion::loss::masked_cross_entropy;
 use reflectdiffu::diffusion::sampler::{Sampler, SamplerConfig};
+use reflectdiffu::kernels::sample::{Implementation, fused_supported};
 use reflectdiffu::model::{Batch, ids_tensor};
 use reflectdiffu::tokenizer::MASK;
 
@@ -72,4 +75,12 @@ fn wgpu_runs_forward_backward_and_a_sampling_step() {
     assert_eq!(sampled.dims(), [2, block, VOCAB]);
     let values = sampled.into_data().try_into_vec_as::<f32>().unwrap();
     assert!(values.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn the_fused_sampling_kernel_draws_what_the_host_draws() {
+    let device = Device::wgpu(DeviceKind::DefaultDevice);
+    assert!(fused_supported(&device));
+    assert_matches_host(Implementation::Fused, &device);
+    assert_distribution(Implementation::Fused, &device);
 }

@@ -15,7 +15,7 @@ fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     args.sampler().validate().map_err(anyhow::Error::msg)?;
     let dir = checkpoint::resolve(args.checkpoint.as_deref());
     let mut responder = checkpoint::load_responder(&dir, &args.device.device()?)?;
-    responder.intent = args.intent_choice();
+    args.configure(&mut responder);
     Ok(responder)
 }
 

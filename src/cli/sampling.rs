@@ -77,6 +77,19 @@ pub struct SamplingArgs {
     /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none).
     #[arg(long, value_enum, default_value_t = IntentPriorArg::Design)]
     pub intent_prior: IntentPriorArg,
+    /// Where each step's tokens are drawn: auto (the fused kernel on WGPU, the host elsewhere), host (read the
+    /// logits back), fused (our CubeCL kernel; WGPU only, the reference elsewhere), reference (tensor ops on the
+    /// device). Same tokens for the same seed, up to float rounding.
+    #[arg(long, value_enum, default_value_t = DrawArg::Auto)]
+    pub draw: DrawArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DrawArg {
+    Auto,
+    Host,
+    Fused,
+    Reference,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -103,6 +116,19 @@ impl SamplingArgs {
             self.intent_prior == IntentPriorArg::Design,
         )
         .expect("checked when the arguments were parsed")
+    }
+
+    /// Applies the options that live on the responder rather than in the sampler config (`--intent`,
+    /// `--intent-prior`, `--draw`).
+    pub fn configure(&self, responder: &mut crate::inference::Responder) {
+        use crate::kernels::sample::Implementation;
+        responder.intent = self.intent_choice();
+        responder.draw_on_device = match self.draw {
+            DrawArg::Auto => crate::inference::default_draw(&responder.device),
+            DrawArg::Host => None,
+            DrawArg::Fused => Some(Implementation::Fused),
+            DrawArg::Reference => Some(Implementation::Reference),
+        };
     }
 
     pub fn sampler(&self) -> SamplerConfig {

@@ -25,7 +25,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     };
     let mut responder =
         crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device()?)?;
-    responder.intent = a.sampling.intent_choice();
+    a.sampling.configure(&mut responder);
     let started = std::time::Instant::now();
     if a.emotion_only {
         let report = crate::eval::evaluate_emotion(&opts, &responder)?;

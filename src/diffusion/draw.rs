@@ -1,9 +1,21 @@
-//! Drawing one token from one position's logits: temperature, then nucleus (top-p) truncation.
+//! Drawing one token from one position's logits: [EOS]/[PAD] bias, temperature, nucleus (top-p) truncation, then
+//! the draw itself from a uniform number the caller supplies.
+//!
+//! The rule below is shared, step for step, by the host code here, the tensor-op reference and the fused GPU
+//! kernel in `kernels/sample`, so the three give the same token for the same uniform:
+//!
+//! 1. Any non-finite logit (NaN, ±∞) in the row is an error; so is a row where every token is forbidden.
+//! 2. `l_i + bias` for [EOS] and [PAD], forbidden tokens get probability 0, and `p = softmax(l / T)` (T = 1 when the
+//!    temperature is 0).
+//! 3. Temperature 0: the first token of highest probability.
+//! 4. Otherwise the nucleus is every token with `p_i ≥ τ`, where τ is the probability of the k-th most probable
+//!    token and k the smallest count whose mass reaches `top_p`: ties with the k-th token are all kept, so the set
+//!    does not depend on a sort order. If rounding leaves even the whole vocabulary short of `top_p`, every token
+//!    with `p_i > 0` is kept.
+//! 5. Walking the nucleus in **vocabulary order**, the token is the first whose running mass exceeds `u · total`
+//!    (the last nucleus token if rounding leaves none). Its probability `p_i` is the confidence.
 
-use rand::RngExt;
-use rand::rngs::StdRng;
-
-use crate::tokenizer::{BOS, LISTENER, MASK, SEP, SPEAKER, UNK};
+use crate::tokenizer::{BOS, EOS, LISTENER, MASK, PAD, SEP, SPEAKER, UNK};
 
 /// Tokens the sampler never writes into a reply.
 pub const FORBIDDEN: [u32; 6] = [MASK, UNK, BOS, SEP, SPEAKER, LISTENER];
@@ -12,32 +24,45 @@ pub const FORBIDDEN: [u32; 6] = [MASK, UNK, BOS, SEP, SPEAKER, LISTENER];
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NonFiniteLogits;
 
-/// Draws a token from one position's logits; returns it and its probability (the confidence).
-pub fn draw(
-    logits: &[f32],
-    temperature: f32,
-    top_p: f32,
-    rng: &mut StdRng,
-) -> Result<(u32, f32), NonFiniteLogits> {
+/// What turns logits into a distribution (the sampler's settings that act on a single position).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrawParams {
+    pub temperature: f32,
+    pub top_p: f32,
+    /// Added to the logits of [EOS] and [PAD].
+    pub eos_bias: f32,
+}
+
+/// Draws a token from one position's logits with the uniform number `u` in [0, 1); returns it and its
+/// probability (the confidence). `u` is not used at temperature 0.
+pub fn draw(logits: &[f32], params: DrawParams, u: f32) -> Result<(u32, f32), NonFiniteLogits> {
     let allowed = |i: usize| !FORBIDDEN.contains(&(i as u32));
     // One NaN or infinity poisons the softmax (and an all-forbidden row has no mass): refuse instead of
     // returning an arbitrary token.
     if logits.iter().any(|l| !l.is_finite()) || !(0..logits.len()).any(allowed) {
         return Err(NonFiniteLogits);
     }
-    let max = logits
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| allowed(*i))
-        .map(|(_, l)| *l)
+    let logit = |i: usize| {
+        let bias = if i == EOS as usize || i == PAD as usize {
+            params.eos_bias
+        } else {
+            0.0
+        };
+        logits[i] + bias
+    };
+    let max = (0..logits.len())
+        .filter(|i| allowed(*i))
+        .map(logit)
         .fold(f32::MIN, f32::max);
-    let temp = if temperature > 0.0 { temperature } else { 1.0 };
-    let mut probs: Vec<f32> = logits
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
+    let temp = if params.temperature > 0.0 {
+        params.temperature
+    } else {
+        1.0
+    };
+    let mut probs: Vec<f32> = (0..logits.len())
+        .map(|i| {
             if allowed(i) {
-                ((l - max) / temp).exp()
+                ((logit(i) - max) / temp).exp()
             } else {
                 0.0
             }
@@ -45,7 +70,7 @@ pub fn draw(
         .collect();
     let z: f32 = probs.iter().sum();
     probs.iter_mut().for_each(|p| *p /= z);
-    if temperature == 0.0 {
+    if params.temperature == 0.0 {
         let (i, p) =
             probs.iter().enumerate().fold(
                 (0, f32::MIN),
@@ -53,65 +78,93 @@ pub fn draw(
             );
         return Ok((i as u32, p));
     }
-    // Nucleus: sort only tokens above a small threshold when they already hold the needed mass (exact either way).
+    let tau = nucleus_threshold(&probs, params.top_p);
+    let kept = |p: f32| p > 0.0 && p >= tau;
+    let total: f32 = probs.iter().copied().filter(|p| kept(*p)).sum();
+    let target = u * total;
+    let mut mass = 0.0;
+    let mut last = None;
+    for (i, &p) in probs.iter().enumerate() {
+        if kept(p) {
+            mass += p;
+            if mass > target {
+                return Ok((i as u32, p));
+            }
+            last = Some((i as u32, p));
+        }
+    }
+    last.ok_or(NonFiniteLogits)
+}
+
+/// τ of rule 4: the probability of the k-th most probable token, k the smallest count whose mass reaches `top_p`
+/// (0 when no count does). Sorts only the tokens above a small fraction of the maximum when they already hold the
+/// needed mass (exact either way).
+fn nucleus_threshold(probs: &[f32], top_p: f32) -> f32 {
     let pmax = probs.iter().copied().fold(0.0, f32::max);
-    let mut cand: Vec<(usize, f32)> = probs
+    let mut cand: Vec<f32> = probs
         .iter()
         .copied()
-        .enumerate()
-        .filter(|(_, p)| *p >= pmax * 1e-3)
+        .filter(|p| *p >= pmax * 1e-3)
         .collect();
-    if cand.iter().map(|c| c.1).sum::<f32>() < top_p {
-        cand = probs
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|(_, p)| *p > 0.0)
-            .collect();
+    if cand.iter().sum::<f32>() < top_p {
+        cand = probs.iter().copied().filter(|p| *p > 0.0).collect();
     }
-    cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    cand.sort_by(|a, b| b.total_cmp(a));
     let mut mass = 0.0;
-    let mut keep = cand.len();
-    for (n, (_, p)) in cand.iter().enumerate() {
+    for p in cand {
         mass += p;
         if mass >= top_p {
-            keep = n + 1;
-            break;
+            return p;
         }
     }
-    let cand = &cand[..keep];
-    let total: f32 = cand.iter().map(|c| c.1).sum();
-    let mut u = rng.random::<f32>() * total;
-    for &(i, p) in cand {
-        if u < p {
-            return Ok((i as u32, p));
-        }
-        u -= p;
-    }
-    // Rounding left u just above the total: the last candidate (the list is never empty: probs sum to 1).
-    cand.last()
-        .map(|&(i, p)| (i as u32, p))
-        .ok_or(NonFiniteLogits)
+    0.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+
+    const PARAMS: DrawParams = DrawParams {
+        temperature: 0.7,
+        top_p: 0.9,
+        eos_bias: 0.0,
+    };
 
     #[test]
     fn non_finite_logits_are_an_error_not_a_panic() {
-        let mut rng = StdRng::seed_from_u64(0);
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
             let mut logits = vec![0.5f32; 20];
             logits[11] = bad;
             for temperature in [0.0, 0.7] {
-                assert_eq!(
-                    draw(&logits, temperature, 0.9, &mut rng),
-                    Err(NonFiniteLogits)
-                );
+                let params = DrawParams {
+                    temperature,
+                    ..PARAMS
+                };
+                assert_eq!(draw(&logits, params, 0.3), Err(NonFiniteLogits));
             }
         }
-        assert!(draw(&[0.5f32; 20], 0.7, 0.9, &mut rng).is_ok());
+        assert!(draw(&[0.5f32; 20], PARAMS, 0.3).is_ok());
+    }
+
+    #[test]
+    fn the_nucleus_keeps_ties_and_the_walk_is_in_vocabulary_order() {
+        // Tokens 10, 11, 12 share the top probability; top-p 0.5 needs two of them, so τ keeps all three.
+        let mut logits = vec![-30.0f32; 16];
+        for i in [10, 11, 12] {
+            logits[i] = 5.0;
+        }
+        let params = DrawParams {
+            temperature: 1.0,
+            top_p: 0.5,
+            eos_bias: 0.0,
+        };
+        let token = |u: f32| draw(&logits, params, u).unwrap().0;
+        assert_eq!([token(0.0), token(0.4), token(0.9)], [10, 11, 12]);
+        // Greedy takes the first of the tied tokens.
+        let greedy = DrawParams {
+            temperature: 0.0,
+            ..params
+        };
+        assert_eq!(draw(&logits, greedy, 0.9).unwrap().0, 10);
     }
 }

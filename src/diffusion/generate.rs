@@ -1,39 +1,40 @@
 //! The reverse process end to end: [`generate`] runs the sampler's steps over the whole reply (MDLM),
 //! [`generate_blocks`] block by block, left to right (block diffusion). Both take the denoiser as a closure
-//! (logits in) and know nothing of the network.
+//! (x_t, t and the step's uniform numbers in; logits or drawn tokens out) and know nothing of the network.
 
-use super::sampler::{SampleError, Sampler};
+use super::sampler::{Denoised, SampleError, Sampler};
 use crate::tokenizer::{EOS, MASK, PAD};
 
 /// The sampler's reverse steps over `x`, stopping once nothing is masked (every row has ended: the remaining
 /// steps would change nothing) and skipping the denoiser for steps that reveal nothing.
-fn reverse_steps(
+fn reverse_steps<D: Into<Denoised>>(
     sampler: &mut Sampler,
     x: &mut [Vec<u32>],
     vocab: usize,
-    mut denoise: impl FnMut(&[Vec<u32>], f32) -> Vec<f32>,
+    mut denoise: impl FnMut(&[Vec<u32>], f32, &[f32]) -> D,
 ) -> Result<(), SampleError> {
     for k in 0..sampler.steps() {
         if x.iter().all(|r| !r.contains(&MASK)) {
             break;
         }
+        let uniforms = sampler.uniforms(x);
         if sampler.idle_at(x, k) {
-            sampler.step(x, &[], vocab, k)?;
             continue;
         }
-        let logits = denoise(x, sampler.t_at(k));
-        sampler.step(x, &logits, vocab, k)?;
+        let denoised = denoise(x, sampler.t_at(k), &uniforms).into();
+        sampler.apply(x, &denoised, &uniforms, vocab, k)?;
     }
     Ok(())
 }
 
-/// Runs the whole reverse process from the all-[MASK] prior. `denoise(x, t)` returns [rows, len, vocab] logits.
-pub fn generate(
+/// Runs the whole reverse process from the all-[MASK] prior. `denoise(x, t, uniforms)` returns [rows, len, vocab]
+/// logits (or [rows, len] tokens drawn with `uniforms`, see [`Denoised`]).
+pub fn generate<D: Into<Denoised>>(
     sampler: &mut Sampler,
     rows: usize,
     len: usize,
     vocab: usize,
-    denoise: impl FnMut(&[Vec<u32>], f32) -> Vec<f32>,
+    denoise: impl FnMut(&[Vec<u32>], f32, &[f32]) -> D,
 ) -> Result<Vec<Vec<u32>>, SampleError> {
     let mut x = super::prior(rows, len);
     reverse_steps(sampler, &mut x, vocab, denoise)?;
@@ -41,17 +42,17 @@ pub fn generate(
 }
 
 /// Block diffusion: writes the reply `block` positions at a time, left to right, running the sampler's reverse
-/// steps inside each block; `denoise(prefix, block, t)` gets the clean reply so far ([rows][start]) and the noisy
-/// block ([rows][width]) and returns [rows, width, vocab] logits. A row is finished once a block holds [EOS] (or
+/// steps inside each block; `denoise(prefix, block, t, uniforms)` gets the clean reply so far ([rows][start]) and the noisy
+/// block ([rows][width]) and returns [rows, width, vocab] logits (or drawn tokens, as for [`generate`]). A row is finished once a block holds [EOS] (or
 /// [PAD]); later blocks are not computed once every row is finished, and a block stops early when nothing in it is
 /// masked. Returns [rows][len], [PAD] after the end.
-pub fn generate_blocks(
+pub fn generate_blocks<D: Into<Denoised>>(
     sampler: &mut Sampler,
     rows: usize,
     len: usize,
     block: usize,
     vocab: usize,
-    mut denoise: impl FnMut(&[Vec<u32>], &[Vec<u32>], f32) -> Vec<f32>,
+    mut denoise: impl FnMut(&[Vec<u32>], &[Vec<u32>], f32, &[f32]) -> D,
 ) -> Result<Vec<Vec<u32>>, SampleError> {
     let mut x: Vec<Vec<u32>> = vec![Vec::with_capacity(len); rows];
     let mut done = vec![false; rows];
@@ -63,7 +64,7 @@ pub fn generate_blocks(
                 row.fill(PAD);
             }
         }
-        reverse_steps(sampler, &mut xb, vocab, |xb, t| denoise(&x, xb, t))?;
+        reverse_steps(sampler, &mut xb, vocab, |xb, t, u| denoise(&x, xb, t, u))?;
         for ((row, b), finished) in x.iter_mut().zip(&xb).zip(done.iter_mut()) {
             row.extend_from_slice(b);
             *finished |= b.iter().any(|t| *t == EOS || *t == PAD);
@@ -98,7 +99,10 @@ mod tests {
                 },
                 2,
             );
-            generate(&mut s, 2, 6, 30, |x, _| random_logits(x.len(), 6, 30, 11)).unwrap()
+            generate(&mut s, 2, 6, 30, |x, _, _| {
+                random_logits(x.len(), 6, 30, 11)
+            })
+            .unwrap()
         };
         assert_eq!(run(5), run(5));
         assert!(
@@ -119,7 +123,7 @@ mod tests {
             };
             let mut s = Sampler::new(cfg, 2);
             // Clean logits for steps 0 and 1, then NaN everywhere in row 1.
-            let err = generate(&mut s, 2, 6, 30, |x, t| {
+            let err = generate(&mut s, 2, 6, 30, |x, t, _| {
                 let mut l = no_eos(random_logits(x.len(), 6, 30, 4), 30);
                 if t < 0.6 {
                     l[6 * 30..].fill(f32::NAN);
@@ -145,7 +149,7 @@ mod tests {
         };
         let mut s = Sampler::new(cfg, rows);
         let mut calls = Vec::new();
-        let x = generate_blocks(&mut s, rows, len, block, vocab, |prefix, xb, _| {
+        let x = generate_blocks(&mut s, rows, len, block, vocab, |prefix, xb, _, _| {
             let start = prefix[0].len();
             calls.push(start);
             // every prefix is clean: no [MASK] before the block being written
@@ -188,7 +192,7 @@ mod tests {
                 s.lazy = lazy;
                 let mut calls = 0;
                 // Logits depend on t, not on how many calls came before, as a real denoiser's would.
-                let x = generate(&mut s, 3, 12, 40, |x, t| {
+                let x = generate(&mut s, 3, 12, 40, |x, t, _| {
                     calls += 1;
                     random_logits(x.len(), 12, 40, (t * 1000.0) as u64)
                 })
@@ -219,7 +223,7 @@ mod tests {
             ..Default::default()
         };
         let mut calls = 0;
-        let x = generate(&mut Sampler::new(cfg, 2), 2, 8, 20, |x, _| {
+        let x = generate(&mut Sampler::new(cfg, 2), 2, 8, 20, |x, _, _| {
             calls += 1;
             let mut l = vec![0.0f32; x.len() * 8 * 20];
             l.chunks_mut(20).for_each(|p| p[EOS as usize] = 9.0);
@@ -244,7 +248,7 @@ mod tests {
                     ..Default::default()
                 };
                 let mut s = Sampler::new(cfg, 3);
-                generate_blocks(&mut s, 3, 10, 4, 30, |prefix, xb, t| {
+                generate_blocks(&mut s, 3, 10, 4, 30, |prefix, xb, t, _| {
                     // depends on the prefix, like a real denoiser
                     let salt = prefix.iter().flatten().map(|t| *t as u64).sum::<u64>();
                     no_eos(
@@ -267,6 +271,38 @@ mod tests {
                 "{strategy:?}"
             );
             assert_eq!(x, run(4), "{strategy:?}");
+        }
+    }
+
+    #[test]
+    fn tokens_drawn_elsewhere_with_the_steps_uniforms_give_the_same_replies() {
+        use crate::diffusion::draw::draw;
+        use crate::diffusion::sampler::{Denoised, Drawn};
+        for strategy in [Strategy::Confidence, Strategy::Ancestral] {
+            let cfg = SamplerConfig {
+                steps: 5,
+                strategy,
+                ..Default::default()
+            };
+            let logits = |t: f32| random_logits(3, 8, 40, (t * 1000.0) as u64);
+            let on_host = generate(&mut Sampler::new(cfg.clone(), 3), 3, 8, 40, |_, t, _| {
+                logits(t)
+            });
+            // what a device does: draw every position with the uniform number it was handed
+            let drawn = generate(&mut Sampler::new(cfg.clone(), 3), 3, 8, 40, |_, t, u| {
+                let l = logits(t);
+                let params = cfg.draw_params();
+                Denoised::Drawn(
+                    u.iter()
+                        .enumerate()
+                        .map(|(i, u)| {
+                            let (token, prob) = draw(&l[i * 40..(i + 1) * 40], params, *u).unwrap();
+                            Drawn { token, prob }
+                        })
+                        .collect(),
+                )
+            });
+            assert_eq!(on_host.unwrap(), drawn.unwrap(), "{strategy:?}");
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the all-[MASK] [`prior`].
 
 mod corrupt;
-mod draw;
+pub mod draw;
 mod generate;
 pub mod loss;
 pub mod sampler;

@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::draw::{NonFiniteLogits, draw};
+use super::draw::{DrawParams, NonFiniteLogits, draw};
 use super::schedule::mask_rate;
 use crate::tokenizer::{EOS, MASK, PAD};
 
@@ -71,6 +71,15 @@ impl SamplerConfig {
         }
     }
 
+    /// The settings that act on a single position's draw.
+    pub fn draw_params(&self) -> DrawParams {
+        DrawParams {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            eos_bias: self.eos_bias,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.steps == 0 {
             return Err("--steps must be at least 1".into());
@@ -107,6 +116,35 @@ pub struct SampleError {
     pub position: usize,
 }
 
+/// What the denoiser hands a reverse step: its logits, [rows, len, vocab] row-major, for the sampler to draw
+/// from on the host; or one token already drawn per position, [rows, len] row-major (the fused GPU step in
+/// `kernels/sample`, which drew them with the step's [`Sampler::uniforms`]).
+pub enum Denoised {
+    Logits(Vec<f32>),
+    Drawn(Vec<Drawn>),
+}
+
+impl From<Vec<f32>> for Denoised {
+    fn from(logits: Vec<f32>) -> Self {
+        Self::Logits(logits)
+    }
+}
+
+/// A token drawn at one position and its probability; a NaN probability means the position's logits were not
+/// finite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drawn {
+    pub token: u32,
+    pub prob: f32,
+}
+
+/// A borrowed [`Denoised`].
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Logits(&'a [f32]),
+    Drawn(&'a [Drawn]),
+}
+
 /// One sampler per request; row `i` draws from its own RNG seeded with `seed + i`, so a reply does not depend on
 /// which other rows share its batch.
 pub struct Sampler {
@@ -139,7 +177,7 @@ impl Sampler {
 
     /// True when reverse step `k` reveals nothing in any row of `x` (the confidence schedule keeps every masked
     /// position masked, as happens when there are more steps than positions), so the denoiser need not run:
-    /// `step` with empty logits then only advances the random streams as a full step would.
+    /// taking the step's [`Sampler::uniforms`] then advances the random streams as a full step would.
     pub fn idle_at(&self, x: &[Vec<u32>], k: usize) -> bool {
         if !(self.lazy && self.cfg.strategy == Strategy::Confidence) {
             return false;
@@ -156,8 +194,25 @@ impl Sampler {
         1.0 - k as f32 / self.cfg.steps as f32
     }
 
-    /// Reverse step `k`: `logits` is [rows, len, vocab] row-major for the current `x`. Fails, leaving `x`
-    /// unchanged from that row on, when a masked position's logits are not finite.
+    /// The uniform numbers of one reverse step's draws, [rows, len] row-major: one per masked position, in
+    /// position order, from each row's stream (0 elsewhere, and everywhere at temperature 0, which draws
+    /// nothing). Taking them advances the streams; [`Sampler::apply`] then consumes them.
+    pub fn uniforms(&mut self, x: &[Vec<u32>]) -> Vec<f32> {
+        let sample = self.cfg.temperature > 0.0;
+        let mut out = Vec::with_capacity(x.iter().map(Vec::len).sum());
+        for (row, rng) in x.iter().zip(self.rngs.iter_mut()) {
+            out.extend(row.iter().map(|t| {
+                if sample && *t == MASK {
+                    rng.random::<f32>()
+                } else {
+                    0.0
+                }
+            }));
+        }
+        out
+    }
+
+    /// Reverse step `k` on logits, [rows, len, vocab] row-major for the current `x` (host drawing).
     pub fn step(
         &mut self,
         x: &mut [Vec<u32>],
@@ -165,7 +220,37 @@ impl Sampler {
         vocab: usize,
         k: usize,
     ) -> Result<(), SampleError> {
+        let u = self.uniforms(x);
+        self.take_step(x, Source::Logits(logits), &u, vocab, k)
+    }
+
+    /// Reverse step `k` with this step's `uniforms` (from [`Sampler::uniforms`] on the same `x`). Fails, leaving
+    /// `x` unchanged from that row on, when a position that could be revealed has non-finite logits.
+    pub fn apply(
+        &mut self,
+        x: &mut [Vec<u32>],
+        denoised: &Denoised,
+        uniforms: &[f32],
+        vocab: usize,
+        k: usize,
+    ) -> Result<(), SampleError> {
+        let source = match denoised {
+            Denoised::Logits(logits) => Source::Logits(logits),
+            Denoised::Drawn(drawn) => Source::Drawn(drawn),
+        };
+        self.take_step(x, source, uniforms, vocab, k)
+    }
+
+    fn take_step(
+        &mut self,
+        x: &mut [Vec<u32>],
+        source: Source,
+        uniforms: &[f32],
+        vocab: usize,
+        k: usize,
+    ) -> Result<(), SampleError> {
         let (t, s) = (self.t_at(k), self.t_at(k + 1));
+        let params = self.cfg.draw_params();
         for (row, (tokens, rng)) in x.iter_mut().zip(self.rngs.iter_mut()).enumerate() {
             let len = tokens.len();
             let masked: Vec<usize> = (0..len).filter(|&i| tokens[i] == MASK).collect();
@@ -174,39 +259,30 @@ impl Sampler {
             }
             let block = |i: usize| i.checked_div(self.cfg.block_len).unwrap_or(0);
             // The confidence strategy reveals `reveal` positions, earliest blocks first, so a position in a later
-            // block than the reveal-th masked one cannot be revealed this step: its softmax is skipped, but the
-            // one random number its draw would use is still taken, so replies are identical to drawing it.
+            // block than the reveal-th masked one cannot be revealed this step: it is not drawn (its uniform number
+            // was taken all the same, so replies are identical to drawing it).
             let reveal = masked.len() - still_masked(len, s).min(masked.len());
             let lazy = self.lazy && self.cfg.strategy == Strategy::Confidence;
             let last_block = reveal.checked_sub(1).map(|r| block(masked[r])); // None: nothing is revealed
             let mut draws: Vec<(usize, u32, f32)> = Vec::with_capacity(masked.len());
-            // One row of logits with the [EOS]/[PAD] bias applied, reused for every position (empty without bias).
-            let mut biased = vec![0.0f32; if self.cfg.eos_bias == 0.0 { 0 } else { vocab }];
             for &i in &masked {
                 if lazy && last_block.is_none_or(|b| block(i) > b) {
-                    if self.cfg.temperature > 0.0 {
-                        let _skipped: f32 = rng.random();
-                    }
                     continue;
                 }
-                let off = (row * len + i) * vocab;
-                let position_logits = if self.cfg.eos_bias == 0.0 {
-                    &logits[off..off + vocab]
-                } else {
-                    biased.copy_from_slice(&logits[off..off + vocab]);
-                    for t in [EOS, PAD] {
-                        if let Some(v) = biased.get_mut(t as usize) {
-                            *v += self.cfg.eos_bias;
-                        }
-                    }
-                    &biased[..]
+                let at = row * len + i;
+                let error = SampleError {
+                    step: k,
+                    row,
+                    position: i,
                 };
-                let (tok, conf) = draw(position_logits, self.cfg.temperature, self.cfg.top_p, rng)
-                    .map_err(|NonFiniteLogits| SampleError {
-                        step: k,
-                        row,
-                        position: i,
-                    })?;
+                let (tok, conf) = match source {
+                    Source::Logits(logits) => {
+                        draw(&logits[at * vocab..(at + 1) * vocab], params, uniforms[at])
+                            .map_err(|NonFiniteLogits| error)?
+                    }
+                    Source::Drawn(drawn) if drawn[at].prob.is_nan() => return Err(error),
+                    Source::Drawn(drawn) => (drawn[at].token, drawn[at].prob),
+                };
                 draws.push((i, tok, conf));
             }
             match self.cfg.strategy {
@@ -304,8 +380,9 @@ mod tests {
                 ..Default::default()
             };
             let mut sampler = Sampler::new(cfg, 1);
-            let x = crate::diffusion::generate(&mut sampler, 1, len, vocab, |_, _| logits.clone())
-                .unwrap();
+            let x =
+                crate::diffusion::generate(&mut sampler, 1, len, vocab, |_, _, _| logits.clone())
+                    .unwrap();
             x[0].iter().position(|t| *t == EOS).unwrap_or(len)
         };
         assert_eq!(

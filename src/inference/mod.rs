@@ -7,10 +7,11 @@ use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 
 use crate::data::{EMOTIONS, INTENTS};
-use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig};
+use crate::diffusion::sampler::{Denoised, Drawn, SampleError, Sampler, SamplerConfig};
 use crate::diffusion::{generate, generate_blocks};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
+use crate::kernels::sample::{self, Implementation};
 use crate::lexical::LexicalEmotion;
 use crate::model::{
     Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, encode_sample,
@@ -70,6 +71,9 @@ pub struct Responder {
     pub intent: IntentChoice,
     /// The lexical emotion reader fused with the encoder's emotion, when the checkpoint has one.
     pub lexical: Option<LexicalEmotion>,
+    /// Where each reverse step draws its tokens: `None` reads the logits back and draws on the host;
+    /// `Some` draws on the device with `kernels::sample` (only ids and probabilities are read back).
+    pub draw_on_device: Option<Implementation>,
 }
 
 /// What the encoder read from one context.
@@ -127,6 +131,7 @@ impl Responder {
             device: device.clone(),
             intent: IntentChoice::default(),
             lexical: None,
+            draw_on_device: default_draw(device),
         })
     }
 
@@ -347,17 +352,16 @@ impl Responder {
                 ..cfg.clone()
             };
             let mut sampler = Sampler::with_seeds(per_block, seeds);
-            generate_blocks(&mut sampler, rows, len, block, vocab, |prefix, xb, t| {
+            generate_blocks(&mut sampler, rows, len, block, vocab, |prefix, xb, t, u| {
                 let prefix = (!prefix[0].is_empty()).then(|| ids_tensor(prefix, &self.device));
                 let (xb, t) = (ids_tensor(xb, &self.device), self.same_t(t, rows));
-                host(self.model.denoise_block(xb, prefix, t, cond, block))
-                    .expect("the denoiser's logits are f32")
+                self.draw(self.model.denoise_block(xb, prefix, t, cond, block), u, cfg)
             })?
         } else {
             let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
-            generate(&mut sampler, rows, len, vocab, |x, t| {
+            generate(&mut sampler, rows, len, vocab, |x, t, u| {
                 let (x, t) = (ids_tensor(x, &self.device), self.same_t(t, rows));
-                host(self.model.denoise(x, t, cond)).expect("the denoiser's logits are f32")
+                self.draw(self.model.denoise(x, t, cond), u, cfg)
             })?
         };
         let mut out = Vec::with_capacity(rows);
@@ -383,6 +387,45 @@ impl Responder {
         }
         Ok(out)
     }
+}
+
+impl Responder {
+    /// One reverse step's logits, [rows, len, vocab], as the sampler takes them: read back whole, or drawn on the
+    /// device with this step's `uniforms` ([rows, len]).
+    fn draw(&self, logits: Tensor<3>, uniforms: &[f32], cfg: &SamplerConfig) -> Denoised {
+        let Some(implementation) = self.draw_on_device else {
+            return Denoised::Logits(host(logits).expect("the denoiser's logits are f32"));
+        };
+        let [rows, len, vocab] = logits.dims();
+        let u = Tensor::<1>::from_data(
+            TensorData::new(uniforms.to_vec(), [rows * len]),
+            &self.device,
+        );
+        let (tokens, probs) = sample::sample(
+            logits.reshape([rows * len, vocab]),
+            u,
+            cfg.draw_params(),
+            implementation,
+        );
+        let probs = host(probs).expect("the sampler's probabilities are f32");
+        let tokens = tokens.into_data();
+        Denoised::Drawn(
+            tokens
+                .iter::<i64>()
+                .zip(probs)
+                .map(|(token, prob)| Drawn {
+                    token: token as u32,
+                    prob,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Draws on the device where our fused kernel runs; elsewhere the logits come back to the host, which on a CPU
+/// device is the same memory and where the host sampler is faster than the tensor-op reference (BENCHMARKS.md).
+pub fn default_draw(device: &Device) -> Option<Implementation> {
+    sample::fused_supported(device).then_some(Implementation::Fused)
 }
 
 /// Reads a float tensor back to the host.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod sampling;
 
 use burn::prelude::*;
 use reflectdiffu::model::{Batch, Condition, EncodedSample, ModelConfig};

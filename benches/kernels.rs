@@ -1,0 +1,124 @@
+//! kernels/ against burn's op chain: the fused sampling step on its own, and one reply (and a batch of 64) end to
+//! end with and without it. Run: `cargo bench --bench kernels` (needs a Vulkan driver for WGPU; on a machine
+//! without a GPU that is lavapipe, a CPU, so read its numbers as "the code runs", not as GPU speed).
+//! `BENCH_DEVICES=flex` times only the CPU rows.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use reflectdiffu::checkpoint;
+use reflectdiffu::diffusion::draw::{DrawParams, draw};
+use reflectdiffu::diffusion::sampler::SamplerConfig;
+use reflectdiffu::kernels::sample::{Implementation, sample};
+
+/// One block-diffusion step of a 64-row batch: 64 rows × 4 positions × the shipped 6,000-token vocabulary.
+const POSITIONS: usize = 256;
+const VOCAB: usize = 6000;
+
+fn devices() -> Vec<(&'static str, Device)> {
+    let wanted = std::env::var("BENCH_DEVICES").unwrap_or_else(|_| "flex,wgpu".into());
+    let mut out = Vec::new();
+    if wanted.contains("flex") {
+        out.push(("flex", Device::flex()));
+    }
+    if wanted.contains("wgpu") {
+        out.push(("wgpu", Device::wgpu(DeviceKind::DefaultDevice)));
+    }
+    out
+}
+
+fn sampling_step(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(0);
+    let logits: Vec<f32> = (0..POSITIONS * VOCAB)
+        .map(|_| rng.random::<f32>() * 8.0)
+        .collect();
+    let uniforms: Vec<f32> = (0..POSITIONS).map(|_| rng.random::<f32>()).collect();
+    let params = SamplerConfig::default().draw_params();
+    for (name, device) in devices() {
+        let l =
+            Tensor::<2>::from_data(TensorData::new(logits.clone(), [POSITIONS, VOCAB]), &device);
+        let u = Tensor::<1>::from_data(TensorData::new(uniforms.clone(), [POSITIONS]), &device);
+        let mut group = c.benchmark_group(format!("sample_step_256x6000/{name}"));
+        // The logits are already on the device (as the denoiser leaves them); each variant ends with what the
+        // sampler needs on the host.
+        group.bench_function("host: read back logits + draw", |b| {
+            b.iter(|| host_draw(l.clone(), &uniforms, params))
+        });
+        group.bench_function("reference: tensor ops", |b| {
+            b.iter(|| {
+                read(sample(
+                    l.clone(),
+                    u.clone(),
+                    params,
+                    Implementation::Reference,
+                ))
+            })
+        });
+        if name == "wgpu" {
+            group.bench_function("fused: CubeCL kernel", |b| {
+                b.iter(|| read(sample(l.clone(), u.clone(), params, Implementation::Fused)))
+            });
+        }
+        group.finish();
+    }
+}
+
+fn host_draw(logits: Tensor<2>, uniforms: &[f32], params: DrawParams) -> Vec<u32> {
+    let values = logits.into_data().into_vec::<f32>().unwrap();
+    values
+        .chunks(VOCAB)
+        .zip(uniforms)
+        .map(|(row, u)| draw(row, params, *u).unwrap().0)
+        .collect()
+}
+
+fn read((tokens, probs): (Tensor<1, Int>, Tensor<1>)) -> (Vec<i64>, Vec<f32>) {
+    (
+        tokens.into_data().iter::<i64>().collect(),
+        probs.into_data().iter::<f32>().collect(),
+    )
+}
+
+/// Replies from the shipped checkpoint, drawing on the host vs on the device.
+fn replies(c: &mut Criterion) {
+    let dir = Path::new(checkpoint::DEFAULT_CHECKPOINT);
+    let context = vec!["I finally got the job I wanted after months of searching.".to_string()];
+    let batch: Vec<Vec<String>> = vec![context.clone(); 64];
+    let cfg = SamplerConfig::default();
+    for (name, device) in devices() {
+        let mut responder =
+            checkpoint::load_responder(dir, &device).expect("the shipped checkpoint");
+        let mut options = vec![
+            ("host draw", None),
+            ("reference", Some(Implementation::Reference)),
+        ];
+        if name == "wgpu" {
+            options.push(("fused kernel", Some(Implementation::Fused)));
+        }
+        let mut group = c.benchmark_group(format!("reply/{name}"));
+        for (label, draw_on_device) in options {
+            responder.draw_on_device = draw_on_device;
+            group.bench_function(format!("1 reply, {label}"), |b| {
+                b.iter(|| {
+                    responder
+                        .respond(std::slice::from_ref(&context), &cfg)
+                        .unwrap()
+                })
+            });
+            group.bench_function(format!("64 replies, {label}"), |b| {
+                b.iter(|| responder.respond(&batch, &cfg).unwrap())
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_secs(3));
+    targets = sampling_step, replies
+}
+criterion_main!(benches);

@@ -1,0 +1,71 @@
+//! The fused sampling step: for every position of a `[n, vocab]` block of logits, the [EOS]/[PAD] bias,
+//! temperature, nucleus (top-p) truncation and the draw from that position's uniform number, returning only the
+//! token and its probability. On a GPU this keeps the logits on the device: `n` ids and `n` probabilities cross
+//! to the host instead of `n × vocab` floats.
+//!
+//! The rule is `diffusion::draw`'s. What is identical between the three implementations (host, [`reference`],
+//! the CubeCL kernel) and what is not:
+//! * the nucleus is defined by a threshold, not by a sort order, and the draw walks it in vocabulary order, so
+//!   for the same uniform number all three pick the same token — except when the number, or the nucleus mass,
+//!   lies within float rounding (~1e-6 relative) of a boundary: each sums the same probabilities in a different
+//!   order (the host sequentially, the kernel in a tree of partial sums), and the GPU's `exp` is not the CPU's;
+//! * the uniform numbers come from the sampler's per-row ChaCha streams on the host, so a seed gives the same
+//!   random numbers whichever implementation draws;
+//! * probabilities agree to float rounding, not bit for bit.
+
+#[cfg(feature = "cli")]
+mod cube;
+pub mod reference;
+
+use burn::prelude::*;
+
+use crate::diffusion::draw::DrawParams;
+
+/// Which implementation [`sample`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation {
+    /// The CubeCL kernel (WGPU and other CubeCL devices only).
+    Fused,
+    /// [`reference::sample`], on any device.
+    Reference,
+}
+
+impl Implementation {
+    /// The kernel where the device can run it, the reference elsewhere.
+    pub fn for_device(device: &Device) -> Self {
+        if fused_supported(device) {
+            Self::Fused
+        } else {
+            Self::Reference
+        }
+    }
+}
+
+/// True for the devices the CubeCL kernel runs on (not autodiff devices: sampling needs no gradients).
+pub fn fused_supported(device: &Device) -> bool {
+    #[cfg(feature = "cli")]
+    {
+        matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
+    }
+    #[cfg(not(feature = "cli"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// `logits` [n, vocab], `uniforms` [n] → (token [n], its probability [n], NaN where a position's logits are not
+/// finite). `Fused` on a device without kernel support falls back to the reference.
+pub fn sample(
+    logits: Tensor<2>,
+    uniforms: Tensor<1>,
+    params: DrawParams,
+    implementation: Implementation,
+) -> (Tensor<1, Int>, Tensor<1>) {
+    #[cfg(feature = "cli")]
+    if implementation == Implementation::Fused && fused_supported(&logits.device()) {
+        return cube::sample(logits, uniforms, params);
+    }
+    let _ = implementation;
+    reference::sample(logits, uniforms, params)
+}
