@@ -1,5 +1,5 @@
-//! kernels/ against burn's op chain: the fused sampling step on its own, and one reply (and a batch of 64) end to
-//! end with and without it. Run: `cargo bench --bench kernels` (needs a Vulkan driver for WGPU; on a machine
+//! kernels/ against burn's op chain: the fused sampling step and the fused scoring NLL on their own, and one reply
+//! (and a batch of 64) end to end with and without the sampling kernel. Run: `cargo bench --bench kernels` (needs a Vulkan driver for WGPU; on a machine
 //! without a GPU that is lavapipe, a CPU, so read its numbers as "the code runs", not as GPU speed).
 //! `BENCH_DEVICES=flex` times only the CPU rows.
 
@@ -12,7 +12,8 @@ use rand::{RngExt, SeedableRng};
 use reflectdiffu::checkpoint;
 use reflectdiffu::diffusion::draw::{DrawParams, draw};
 use reflectdiffu::diffusion::sampler::SamplerConfig;
-use reflectdiffu::kernels::sample::{Implementation, sample};
+use reflectdiffu::kernels::Implementation;
+use reflectdiffu::kernels::sample::sample;
 
 /// One block-diffusion step of a 64-row batch: 64 rows × 4 positions × the shipped 6,000-token vocabulary.
 const POSITIONS: usize = 256;
@@ -66,8 +67,37 @@ fn sampling_step(c: &mut Criterion) {
     }
 }
 
+/// The scoring NLL of one ELBO pass over a 64-row batch of 32-token replies: 2,048 positions × 6,000 tokens.
+fn nll(c: &mut Criterion) {
+    use reflectdiffu::kernels::nll::token_nll;
+    let n = 64 * 32;
+    let mut rng = StdRng::seed_from_u64(1);
+    let logits: Vec<f32> = (0..n * VOCAB).map(|_| rng.random::<f32>() * 8.0).collect();
+    let targets: Vec<i64> = (0..n).map(|_| rng.random_range(0..VOCAB as i64)).collect();
+    for (name, device) in devices() {
+        let l = Tensor::<2>::from_data(TensorData::new(logits.clone(), [n, VOCAB]), &device);
+        let t = Tensor::<1, Int>::from_data(TensorData::new(targets.clone(), [n]), &device);
+        let mut group = c.benchmark_group(format!("token_nll_2048x6000/{name}"));
+        let mut options = vec![("op chain: log_softmax + gather", Implementation::Reference)];
+        if name == "wgpu" {
+            options.push(("fused: CubeCL kernel", Implementation::Fused));
+        }
+        for (label, implementation) in options {
+            group.bench_function(label, |b| {
+                b.iter(|| {
+                    token_nll(l.clone(), t.clone(), implementation)
+                        .into_data()
+                        .iter::<f32>()
+                        .sum::<f32>()
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 fn host_draw(logits: Tensor<2>, uniforms: &[f32], params: DrawParams) -> Vec<u32> {
-    let values = logits.into_data().into_vec::<f32>().unwrap();
+    let values = logits.into_data().try_into_vec::<f32>().unwrap();
     values
         .chunks(VOCAB)
         .zip(uniforms)
@@ -91,13 +121,18 @@ fn replies(c: &mut Criterion) {
     for (name, device) in devices() {
         let mut responder =
             checkpoint::load_responder(dir, &device).expect("the shipped checkpoint");
-        let mut options = vec![
-            ("host draw", None),
-            ("reference", Some(Implementation::Reference)),
-        ];
-        if name == "wgpu" {
-            options.push(("fused kernel", Some(Implementation::Fused)));
-        }
+        // (The reference on WGPU is left out: its vocabulary sort takes 14 s per step on lavapipe.)
+        let options = if name == "wgpu" {
+            vec![
+                ("host draw", None),
+                ("fused kernel", Some(Implementation::Fused)),
+            ]
+        } else {
+            vec![
+                ("host draw", None),
+                ("reference", Some(Implementation::Reference)),
+            ]
+        };
         let mut group = c.benchmark_group(format!("reply/{name}"));
         for (label, draw_on_device) in options {
             responder.draw_on_device = draw_on_device;
@@ -119,6 +154,6 @@ fn replies(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_secs(3));
-    targets = sampling_step, replies
+    targets = sampling_step, nll, replies
 }
 criterion_main!(benches);

@@ -7,5 +7,56 @@
 //! backend; the web build and the Flex device use the references.
 //!
 //! * [`sample`] — one reverse step's draws, fused: logits → [EOS] bias → temperature → nucleus → draw.
+//! * [`nll`] — the scoring NLL, fused: max → Σ exp → pick, forward only.
 
+pub mod nll;
 pub mod sample;
+
+use burn::prelude::*;
+
+/// Which implementation a kernel's entry point runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation {
+    /// The CubeCL kernel (WGPU and the other CubeCL runtimes only).
+    Fused,
+    /// The tensor-op reference, on any device.
+    Reference,
+}
+
+impl Implementation {
+    /// The kernel where the device can run it, the reference elsewhere.
+    pub fn for_device(device: &Device) -> Self {
+        if fused_supported(device) {
+            Self::Fused
+        } else {
+            Self::Reference
+        }
+    }
+}
+
+/// True for the devices the CubeCL kernels run on (not autodiff devices: neither kernel has a backward).
+pub fn fused_supported(device: &Device) -> bool {
+    #[cfg(feature = "cli")]
+    {
+        matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
+    }
+    #[cfg(not(feature = "cli"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// True for a CubeCL device backed by a physical card: a GPU, not a CPU runtime or a software rasterizer such as
+/// lavapipe.
+pub fn on_gpu(device: &Device) -> bool {
+    #[cfg(feature = "cli")]
+    {
+        fused_supported(device) && device.identity().is_some_and(|i| i.physical.is_some())
+    }
+    #[cfg(not(feature = "cli"))]
+    {
+        let _ = device;
+        false
+    }
+}

@@ -8,11 +8,11 @@ mod common;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use common::sampling::{assert_distribution, assert_matches_host};
+use common::sampling::{assert_distribution, assert_matches_host, assert_nll_matches_reference};
 use common::*;
 use reflectdiffu::diffusion::loss::masked_cross_entropy;
 use reflectdiffu::diffusion::sampler::{Sampler, SamplerConfig};
-use reflectdiffu::kernels::sample::{Implementation, fused_supported};
+use reflectdiffu::kernels::{Implementation, fused_supported};
 use reflectdiffu::model::{Batch, ids_tensor};
 use reflectdiffu::tokenizer::MASK;
 
@@ -78,9 +78,10 @@ fn wgpu_runs_forward_backward_and_a_sampling_step() {
 }
 
 #[test]
-fn the_fused_sampling_kernel_draws_what_the_host_draws() {
+fn our_kernels_match_their_references() {
     let device = Device::wgpu(DeviceKind::DefaultDevice);
     assert!(fused_supported(&device));
     assert_matches_host(Implementation::Fused, &device);
     assert_distribution(Implementation::Fused, &device);
+    assert_nll_matches_reference(Implementation::Fused, &device);
 }

@@ -19,40 +19,8 @@ pub mod reference;
 
 use burn::prelude::*;
 
+use super::{Implementation, fused_supported};
 use crate::diffusion::draw::DrawParams;
-
-/// Which implementation [`sample`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Implementation {
-    /// The CubeCL kernel (WGPU and other CubeCL devices only).
-    Fused,
-    /// [`reference::sample`], on any device.
-    Reference,
-}
-
-impl Implementation {
-    /// The kernel where the device can run it, the reference elsewhere.
-    pub fn for_device(device: &Device) -> Self {
-        if fused_supported(device) {
-            Self::Fused
-        } else {
-            Self::Reference
-        }
-    }
-}
-
-/// True for the devices the CubeCL kernel runs on (not autodiff devices: sampling needs no gradients).
-pub fn fused_supported(device: &Device) -> bool {
-    #[cfg(feature = "cli")]
-    {
-        matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
-    }
-    #[cfg(not(feature = "cli"))]
-    {
-        let _ = device;
-        false
-    }
-}
 
 /// `logits` [n, vocab], `uniforms` [n] → (token [n], its probability [n], NaN where a position's logits are not
 /// finite). `Fused` on a device without kernel support falls back to the reference.

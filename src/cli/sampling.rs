@@ -77,9 +77,9 @@ pub struct SamplingArgs {
     /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none).
     #[arg(long, value_enum, default_value_t = IntentPriorArg::Design)]
     pub intent_prior: IntentPriorArg,
-    /// Where each step's tokens are drawn: auto (the fused kernel on WGPU, the host elsewhere), host (read the
-    /// logits back), fused (our CubeCL kernel; WGPU only, the reference elsewhere), reference (tensor ops on the
-    /// device). Same tokens for the same seed, up to float rounding.
+    /// Where each step's tokens are drawn: auto (our fused kernel on a GPU, the host on CPUs, lavapipe
+    /// included), host (read the logits back), fused (the CubeCL kernel; WGPU only, the reference elsewhere),
+    /// reference (tensor ops on the device). Same tokens for the same seed, up to float rounding.
     #[arg(long, value_enum, default_value_t = DrawArg::Auto)]
     pub draw: DrawArg,
 }
@@ -121,7 +121,7 @@ impl SamplingArgs {
     /// Applies the options that live on the responder rather than in the sampler config (`--intent`,
     /// `--intent-prior`, `--draw`).
     pub fn configure(&self, responder: &mut crate::inference::Responder) {
-        use crate::kernels::sample::Implementation;
+        use crate::kernels::Implementation;
         responder.intent = self.intent_choice();
         responder.draw_on_device = match self.draw {
             DrawArg::Auto => crate::inference::default_draw(&responder.device),

@@ -10,24 +10,43 @@
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
-/// Per-position negative log-likelihood of `x0` under `logits`: [batch, len, vocab] → [batch, len].
-pub fn token_nll(logits: Tensor<3>, x0: Tensor<2, Int>) -> Tensor<2> {
-    let logp = log_softmax(logits, 2);
-    let picked: Tensor<3> = logp.gather(2, x0.unsqueeze_dim(2));
-    picked.squeeze_dim::<2>(2).neg()
+use crate::kernels::Implementation;
+
+/// Per-position negative log-likelihood of `x0` under `logits`: [batch, len, vocab] → [batch, len]. The op
+/// chain (`kernels::nll::reference`) unless `implementation` is the fused kernel and the device runs it (the
+/// kernel has no backward: scoring only).
+pub fn token_nll(
+    logits: Tensor<3>,
+    x0: Tensor<2, Int>,
+    implementation: Implementation,
+) -> Tensor<2> {
+    let [batch, len, vocab] = logits.dims();
+    let flat = crate::kernels::nll::token_nll(
+        logits.reshape([batch * len, vocab]),
+        x0.reshape([batch * len]),
+        implementation,
+    );
+    flat.reshape([batch, len])
 }
 
 /// Per-reply mean NLL over masked positions, averaged over the batch; `masked` is 1.0 where x_t is [MASK],
 /// [batch, len]. A reply with no masked position contributes 0.
 pub fn masked_cross_entropy(logits: Tensor<3>, x0: Tensor<2, Int>, masked: Tensor<2>) -> Tensor<1> {
     let count = masked.clone().sum_dim(1).clamp_min(1.0); // [batch, 1]
-    let per_reply = (token_nll(logits, x0) * masked).sum_dim(1) / count; // [batch, 1]
+    let per_reply = (token_nll(logits, x0, Implementation::Reference) * masked).sum_dim(1) / count; // [batch, 1]
     per_reply.mean()
 }
 
 /// Σ weight · NLL over positions; with weight = masked / t this is the per-row diffusion ELBO term.
-pub fn masked_nll_sum(logits: Tensor<3>, x0: Tensor<2, Int>, weight: Tensor<2>) -> Tensor<1> {
-    (token_nll(logits, x0) * weight).sum_dim(1).squeeze_dim(1)
+pub fn masked_nll_sum(
+    logits: Tensor<3>,
+    x0: Tensor<2, Int>,
+    weight: Tensor<2>,
+    implementation: Implementation,
+) -> Tensor<1> {
+    (token_nll(logits, x0, implementation) * weight)
+        .sum_dim(1)
+        .squeeze_dim(1)
 }
 
 /// The training loss [`masked_cross_entropy`] computed from the masked positions alone: `logits` [n, vocab] of

@@ -11,7 +11,7 @@ use crate::diffusion::sampler::{Denoised, Drawn, SampleError, Sampler, SamplerCo
 use crate::diffusion::{generate, generate_blocks};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
-use crate::kernels::sample::{self, Implementation};
+use crate::kernels::{self, Implementation, sample};
 use crate::lexical::LexicalEmotion;
 use crate::model::{
     Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, encode_sample,
@@ -422,10 +422,14 @@ impl Responder {
     }
 }
 
-/// Draws on the device where our fused kernel runs; elsewhere the logits come back to the host, which on a CPU
-/// device is the same memory and where the host sampler is faster than the tensor-op reference (BENCHMARKS.md).
+/// Draws with the fused kernel on a GPU (a device backed by a physical card); everywhere else the logits come
+/// back to the host, which measured fastest on the CPUs we have: on Flex the host draw beats the tensor-op
+/// reference 2×, and on lavapipe (WGPU on a CPU) it beats the kernel 12× (BENCHMARKS.md, "kernels/"). On a GPU
+/// the kernel replaces a read-back of rows × positions × vocabulary floats and the host's softmax and sort with
+/// a few passes on the device; that choice is not measured here (no GPU): `cargo bench --bench kernels` on one
+/// says, and `--draw host` overrides it.
 pub fn default_draw(device: &Device) -> Option<Implementation> {
-    sample::fused_supported(device).then_some(Implementation::Fused)
+    kernels::on_gpu(device).then_some(Implementation::Fused)
 }
 
 /// Reads a float tensor back to the host.

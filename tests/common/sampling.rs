@@ -4,7 +4,8 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use reflectdiffu::diffusion::draw::{DrawParams, draw};
-use reflectdiffu::kernels::sample::{Implementation, sample};
+use reflectdiffu::kernels::Implementation;
+use reflectdiffu::kernels::sample::sample;
 
 /// Random logits for `n` positions of `vocab` tokens, spread like a trained denoiser's (a few tokens well above
 /// the rest), and `n` uniform numbers.
@@ -147,4 +148,27 @@ pub fn assert_distribution(implementation: Implementation, device: &Device) {
         chi2 < 74.0,
         "{implementation:?}: χ² = {chi2:.1} over {cells} tokens"
     );
+}
+
+/// Asserts that `kernels::nll::token_nll` with `implementation` equals the op chain (log-softmax, pick) to float
+/// rounding, for one position, vocabularies that are not a multiple of 256, and the real vocabulary.
+pub fn assert_nll_matches_reference(implementation: Implementation, device: &Device) {
+    use reflectdiffu::kernels::nll::{reference, token_nll};
+    for (n, vocab) in [(1, 37), (5, 300), (7, 1001), (3, 6000)] {
+        let (logits, uniforms) = random_case(n, vocab, vocab as u64);
+        let targets: Vec<i64> = uniforms.iter().map(|u| (u * vocab as f32) as i64).collect();
+        let l = || Tensor::<2>::from_data(TensorData::new(logits.clone(), [n, vocab]), device);
+        let t = || Tensor::<1, Int>::from_data(TensorData::new(targets.clone(), [n]), device);
+        let want: Vec<f32> = reference(l(), t()).into_data().iter::<f32>().collect();
+        let got: Vec<f32> = token_nll(l(), t(), implementation)
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                "{implementation:?}, n {n}, vocab {vocab}, position {i}: {g} vs {w}"
+            );
+        }
+    }
 }
