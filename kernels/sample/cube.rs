@@ -3,7 +3,8 @@
 //!
 //! One cube (workgroup) per position, [`UNITS`] units each. Five passes over that position's logits, each ending
 //! in a shared-memory tree reduction: (1) max of the biased, allowed logits and a non-finite flag; (2) the
-//! softmax's normaliser and its first argmax; (3) the nucleus threshold τ, found by bisection on the bit pattern
+//! softmax's normaliser and its first argmax, keeping each exponential in a scratch tensor; (3) the nucleus
+//! threshold τ, from the kept exponentials, found by bisection on the bit pattern
 //! of a probability (positive floats order like their bits, so 31 halvings pin τ to an exact float: the
 //! probability of the k-th most probable token, as in `diffusion::draw`) — no sorted vocabulary exists anywhere;
 //! (4) each unit's share of the nucleus mass over a contiguous slice of the vocabulary; (5) unit 0 walks the
@@ -83,6 +84,7 @@ mod k {
     pub fn sample_kernel(
         logits: &Tensor<f32>,
         uniforms: &Tensor<f32>,
+        exps: &mut Tensor<f32>,
         tokens: &mut Tensor<u32>,
         probs: &mut Tensor<f32>,
         temperature: f32,
@@ -145,14 +147,17 @@ mod k {
         let mut arg = 0xFFFF_FFFFu32;
         let mut i = unit;
         while i < vocab {
+            let mut e = 0.0f32;
             if allowed(i) {
-                let e = ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp();
+                e = ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp();
                 z += e;
                 if e > best {
                     best = e;
                     arg = i as u32;
                 }
             }
+            // kept for the bisection, which reads back only what this unit wrote
+            exps[base + i] = e;
             i += units;
         }
         values[unit] = z;
@@ -179,11 +184,9 @@ mod k {
                 let mut mass = 0.0f32;
                 let mut i = unit;
                 while i < vocab {
-                    if allowed(i) {
-                        let p = ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp() / z;
-                        if p >= tau {
-                            mass += p;
-                        }
+                    let p = exps[base + i] / z; // 0 for forbidden tokens, and τ > 0
+                    if p >= tau {
+                        mass += p;
                     }
                     i += units;
                 }
@@ -308,6 +311,14 @@ impl SampleOps for CubeBackend {
         let (logits, uniforms) = (into_contiguous(logits), into_contiguous(uniforms));
         let n = logits.meta.shape()[0];
         let client = logits.client.clone();
+        // exp((l − max) / T) per token, written once and read by the bisection's passes (unsorted, same shape
+        // as the logits): on lavapipe the exponentials were nearly all of the kernel's time.
+        let exps = empty_device_dtype(
+            client.clone(),
+            logits.device.clone(),
+            logits.meta.shape().clone(),
+            DType::F32,
+        );
         let tokens = empty_device_dtype(
             client.clone(),
             logits.device.clone(),
@@ -326,6 +337,7 @@ impl SampleOps for CubeBackend {
             CubeDim::new_1d(UNITS as u32),
             logits.into_tensor_arg(),
             uniforms.into_tensor_arg(),
+            exps.into_tensor_arg(),
             tokens.clone().into_tensor_arg(),
             probs.clone().into_tensor_arg(),
             if temperature == 0.0 { 1.0 } else { temperature },

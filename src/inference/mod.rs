@@ -424,7 +424,7 @@ impl Responder {
 
 /// Draws with the fused kernel on a GPU (a device backed by a physical card); everywhere else the logits come
 /// back to the host, which measured fastest on the CPUs we have: on Flex the host draw beats the tensor-op
-/// reference 2×, and on lavapipe (WGPU on a CPU) it beats the kernel 12× (BENCHMARKS.md, "kernels/"). On a GPU
+/// reference 2×, and on lavapipe (WGPU on a CPU) the kernel 8× per step (BENCHMARKS.md, "kernels/"). On a GPU
 /// the kernel replaces a read-back of rows × positions × vocabulary floats and the host's softmax and sort with
 /// a few passes on the device; that choice is not measured here (no GPU): `cargo bench --bench kernels` on one
 /// says, and `--draw host` overrides it.
