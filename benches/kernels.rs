@@ -1,11 +1,14 @@
 //! kernels/ against burn's op chain: the fused sampling step and the fused scoring NLL on their own, and one reply
-//! (and a batch of 64) end to end with and without the sampling kernel. Run: `cargo bench --bench kernels` (needs a Vulkan driver for WGPU; on a machine
-//! without a GPU that is lavapipe, a CPU, so read its numbers as "the code runs", not as GPU speed).
-//! `BENCH_DEVICES=flex` times only the CPU rows.
+//! (and a batch of 64) end to end with and without the sampling kernel. Run: `cargo bench --bench kernels` (needs
+//! a Vulkan driver for WGPU; on a machine without a GPU that is lavapipe, a CPU, so read its numbers as "the code
+//! runs", not as GPU speed). `BENCH_DEVICES=flex` times only the CPU rows.
+
+mod common;
 
 use std::path::Path;
 
 use burn::prelude::*;
+use common::devices;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -18,18 +21,6 @@ use reflectdiffu::kernels::sample::sample;
 /// One block-diffusion step of a 64-row batch: 64 rows × 4 positions × the shipped 6,000-token vocabulary.
 const POSITIONS: usize = 256;
 const VOCAB: usize = 6000;
-
-fn devices() -> Vec<(&'static str, Device)> {
-    let wanted = std::env::var("BENCH_DEVICES").unwrap_or_else(|_| "flex,wgpu".into());
-    let mut out = Vec::new();
-    if wanted.contains("flex") {
-        out.push(("flex", Device::flex()));
-    }
-    if wanted.contains("wgpu") {
-        out.push(("wgpu", Device::wgpu(DeviceKind::DefaultDevice)));
-    }
-    out
-}
 
 fn sampling_step(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(0);

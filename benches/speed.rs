@@ -3,10 +3,12 @@
 //! Run: `cargo bench --bench speed` (WGPU needs a Vulkan driver; set BENCH_DEVICES=flex to skip it;
 //! BENCH_CHECKPOINT=DIR times another checkpoint's replies).
 
+mod common;
+
 use std::path::Path;
 
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::prelude::*;
+use common::devices;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -16,18 +18,6 @@ use reflectdiffu::model::EncodedSample;
 use reflectdiffu::train::RunConfig;
 use reflectdiffu::train::clip::clip_global_norm;
 use reflectdiffu::train::step::{StepOptions, forward};
-
-fn devices() -> Vec<(&'static str, Device)> {
-    let wanted = std::env::var("BENCH_DEVICES").unwrap_or_else(|_| "flex,wgpu".into());
-    let mut out = Vec::new();
-    if wanted.contains("flex") {
-        out.push(("flex", Device::flex()));
-    }
-    if wanted.contains("wgpu") {
-        out.push(("wgpu", Device::wgpu(DeviceKind::DefaultDevice)));
-    }
-    out
-}
 
 /// `BENCH_CHECKPOINT=DIR` times another checkpoint's replies (e.g. a block-diffusion run); default: the shipped one.
 fn reply(c: &mut Criterion) {

@@ -10,6 +10,8 @@
 //! * [`nll`] — the scoring NLL, fused: max → Σ exp → pick, forward only.
 
 pub mod nll;
+#[cfg(feature = "cli")]
+mod reduce;
 pub mod sample;
 
 use burn::prelude::*;

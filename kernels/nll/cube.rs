@@ -14,6 +14,7 @@ use cubecl::prelude::{CubeCount, CubeDim};
 const UNITS: usize = 256;
 
 mod k {
+    use crate::kernels::reduce;
     use cubecl::prelude::*;
 
     #[cube(launch)]
@@ -41,17 +42,7 @@ mod k {
         }
         values[unit] = max;
         sync_cube();
-        let mut half = (CUBE_DIM / 2) as usize;
-        while half > 0 {
-            if unit < half {
-                let other = values[unit + half];
-                if other > values[unit] {
-                    values[unit] = other;
-                }
-            }
-            sync_cube();
-            half /= 2;
-        }
+        reduce::max(&mut values);
         let max = values[0];
         sync_cube();
 
@@ -63,15 +54,7 @@ mod k {
         }
         values[unit] = sum;
         sync_cube();
-        let mut half = (CUBE_DIM / 2) as usize;
-        while half > 0 {
-            if unit < half {
-                let other = values[unit + half];
-                values[unit] += other;
-            }
-            sync_cube();
-            half /= 2;
-        }
+        reduce::sum(&mut values);
         if unit == 0 {
             let target = usize::cast_from(targets[row]);
             nll[row] = values[0].ln() + max - logits[base + target];

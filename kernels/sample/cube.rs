@@ -10,9 +10,9 @@
 //! (4) each unit's share of the nucleus mass over a contiguous slice of the vocabulary; (5) unit 0 walks the
 //! slices, then the one slice, in vocabulary order to the token whose running mass exceeds `u · total`.
 //! Every barrier sits in a loop whose bound is the same for the whole cube (a constant, or halvings of
-//! `CUBE_DIM`), so control flow around barriers is uniform, as WGSL requires. (An unrolled loop over a
-//! compile-time halving counter failed cubecl's IR verification: "Expected operand type cube.ptr, but found
-//! cube.index".)
+//! `CUBE_DIM` in `kernels/reduce.rs`), so control flow around barriers is uniform, as WGSL requires. (An
+//! unrolled loop over a compile-time halving counter failed cubecl's IR verification: "Expected operand type
+//! cube.ptr, but found cube.index".)
 
 use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::tensor::{FloatTensor, IntTensor};
@@ -30,44 +30,8 @@ use crate::diffusion::draw::DrawParams;
 const UNITS: usize = 256;
 
 mod k {
+    use crate::kernels::reduce;
     use cubecl::prelude::*;
-
-    /// Sums the cube's values in shared memory into slot 0; all units must call it.
-    #[cube]
-    fn reduce_sum(values: &mut Shared<[f32]>) {
-        let unit = UNIT_POS as usize;
-        let mut half = (CUBE_DIM / 2) as usize;
-        while half > 0 {
-            if unit < half {
-                let other = values[unit + half];
-                values[unit] += other;
-            }
-            sync_cube();
-            half /= 2;
-        }
-    }
-
-    /// Max with the first (lowest) index on ties, over `values` and `index` in shared memory, to slot 0; all
-    /// units must call it.
-    #[cube]
-    fn reduce_argmax(values: &mut Shared<[f32]>, index: &mut Shared<[u32]>) {
-        let unit = UNIT_POS as usize;
-        let mut half = (CUBE_DIM / 2) as usize;
-        while half > 0 {
-            if unit < half {
-                let a = values[unit];
-                let b = values[unit + half];
-                let ia = index[unit];
-                let ib = index[unit + half];
-                if b > a || (b == a && ib < ia) {
-                    values[unit] = b;
-                    index[unit] = ib;
-                }
-            }
-            sync_cube();
-            half /= 2;
-        }
-    }
 
     #[cube]
     fn allowed(i: usize) -> bool {
@@ -122,21 +86,8 @@ mod k {
         values[unit] = max;
         index[unit] = bad;
         sync_cube();
-        let mut half = (CUBE_DIM / 2) as usize;
-        while half > 0 {
-            if unit < half {
-                let other = values[unit + half];
-                if other > values[unit] {
-                    values[unit] = other;
-                }
-                let other_bad = index[unit + half];
-                if other_bad > index[unit] {
-                    index[unit] = other_bad;
-                }
-            }
-            sync_cube();
-            half /= 2;
-        }
+        reduce::max(&mut values);
+        reduce::max(&mut index);
         let max = values[0];
         let bad = index[0];
         sync_cube();
@@ -162,13 +113,13 @@ mod k {
         }
         values[unit] = z;
         sync_cube();
-        reduce_sum(&mut values);
+        reduce::sum(&mut values);
         let z = values[0];
         sync_cube();
         values[unit] = best;
         index[unit] = arg;
         sync_cube();
-        reduce_argmax(&mut values, &mut index);
+        reduce::argmax(&mut values, &mut index);
         let arg = index[0];
         sync_cube();
 
@@ -192,7 +143,7 @@ mod k {
                 }
                 values[unit] = mass;
                 sync_cube();
-                reduce_sum(&mut values);
+                reduce::sum(&mut values);
                 let mass = values[0];
                 sync_cube();
                 if hi - lo > 1 {

@@ -7,11 +7,11 @@ use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 
 use crate::data::{EMOTIONS, INTENTS};
-use crate::diffusion::sampler::{Denoised, Drawn, SampleError, Sampler, SamplerConfig};
+use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig};
 use crate::diffusion::{generate, generate_blocks};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
-use crate::kernels::{self, Implementation, sample};
+use crate::kernels::Implementation;
 use crate::lexical::LexicalEmotion;
 use crate::model::{
     Batch, Condition, EncodedSample, ModelConfig, ReflectDiffu, encode_context, encode_sample,
@@ -19,8 +19,11 @@ use crate::model::{
 };
 use crate::reason::ReasonTagger;
 
+mod draw;
 mod score;
+
 use crate::tokenizer::{EOS, PAD, TextTokenizer, TokenizerError};
+pub use draw::default_draw;
 
 /// Rows per forward pass when answering many contexts.
 pub const BATCH_ROWS: usize = 64;
@@ -387,49 +390,6 @@ impl Responder {
         }
         Ok(out)
     }
-}
-
-impl Responder {
-    /// One reverse step's logits, [rows, len, vocab], as the sampler takes them: read back whole, or drawn on the
-    /// device with this step's `uniforms` ([rows, len]).
-    fn draw(&self, logits: Tensor<3>, uniforms: &[f32], cfg: &SamplerConfig) -> Denoised {
-        let Some(implementation) = self.draw_on_device else {
-            return Denoised::Logits(host(logits).expect("the denoiser's logits are f32"));
-        };
-        let [rows, len, vocab] = logits.dims();
-        let u = Tensor::<1>::from_data(
-            TensorData::new(uniforms.to_vec(), [rows * len]),
-            &self.device,
-        );
-        let (tokens, probs) = sample::sample(
-            logits.reshape([rows * len, vocab]),
-            u,
-            cfg.draw_params(),
-            implementation,
-        );
-        let probs = host(probs).expect("the sampler's probabilities are f32");
-        let tokens = tokens.into_data();
-        Denoised::Drawn(
-            tokens
-                .iter::<i64>()
-                .zip(probs)
-                .map(|(token, prob)| Drawn {
-                    token: token as u32,
-                    prob,
-                })
-                .collect(),
-        )
-    }
-}
-
-/// Draws with the fused kernel on a GPU (a device backed by a physical card); everywhere else the logits come
-/// back to the host, which measured fastest on the CPUs we have: on Flex the host draw beats the tensor-op
-/// reference 2×, and on lavapipe (WGPU on a CPU) the kernel 8× per step (BENCHMARKS.md, "kernels/"). On a GPU
-/// the kernel replaces a read-back of rows × positions × vocabulary floats and the host's softmax and sort with
-/// a few passes on the device; that choice is not measured here (no GPU): `cargo bench --bench kernels` on one
-/// says, and `--draw host` overrides it.
-pub fn default_draw(device: &Device) -> Option<Implementation> {
-    kernels::on_gpu(device).then_some(Implementation::Fused)
 }
 
 /// Reads a float tensor back to the host.

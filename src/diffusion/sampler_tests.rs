@@ -1,0 +1,151 @@
+//! The sampler's invariants: schedule, blocks, [EOS] handling, the [EOS] bias, no rewrites.
+
+use super::*;
+use crate::diffusion::test_logits::{no_eos, random_logits};
+
+#[test]
+fn sampler_never_rewrites_an_unmasked_token() {
+    for strategy in [Strategy::Confidence, Strategy::Ancestral] {
+        let cfg = SamplerConfig {
+            steps: 6,
+            strategy,
+            ..Default::default()
+        };
+        let mut sampler = Sampler::new(cfg, 3);
+        let mut x = crate::diffusion::prior(3, 10);
+        x[0][4] = 99; // a token fixed before sampling starts
+        let mut seen: Vec<Vec<u32>> = x.clone();
+        for k in 0..6 {
+            sampler
+                .step(&mut x, &random_logits(3, 10, 50, k as u64), 50, k)
+                .unwrap();
+            for (r, row) in x.iter().enumerate() {
+                for (i, &tok) in row.iter().enumerate() {
+                    if seen[r][i] != MASK {
+                        assert_eq!(
+                            tok, seen[r][i],
+                            "{strategy:?} step {k} rewrote row {r} pos {i}"
+                        );
+                    }
+                }
+            }
+            seen = x.clone();
+        }
+        assert!(
+            x.iter().flatten().all(|t| *t != MASK),
+            "{strategy:?} left a [MASK] after the last step"
+        );
+        assert_eq!(x[0][4], 99);
+    }
+}
+
+#[test]
+fn a_negative_eos_bias_delays_the_end_and_zero_changes_nothing() {
+    // Logits that favour [EOS] at every position by 2 nats over one other token.
+    let (len, vocab) = (6, 30);
+    let mut logits = vec![-20.0f32; len * vocab];
+    for i in 0..len {
+        logits[i * vocab + EOS as usize] = 2.0;
+        logits[i * vocab + 12] = 0.0;
+    }
+    let run = |eos_bias: f32| {
+        let cfg = SamplerConfig {
+            steps: len,
+            temperature: 0.0,
+            eos_bias,
+            ..Default::default()
+        };
+        let mut sampler = Sampler::new(cfg, 1);
+        let x = crate::diffusion::generate(&mut sampler, 1, len, vocab, |_, _, _| logits.clone())
+            .unwrap();
+        x[0].iter().position(|t| *t == EOS).unwrap_or(len)
+    };
+    assert_eq!(
+        run(0.0),
+        0,
+        "greedy: [EOS] first when it is the likely token"
+    );
+    assert_eq!(
+        run(-1.0),
+        0,
+        "a bias smaller than the margin changes nothing"
+    );
+    assert_eq!(
+        run(-30.0),
+        len,
+        "never [EOS] when its logit is pushed far down"
+    );
+    let cfg = SamplerConfig {
+        eos_bias: f32::NAN,
+        ..Default::default()
+    };
+    assert!(cfg.validate().unwrap_err().contains("--eos-bias"));
+}
+
+#[test]
+fn confidence_sampler_follows_the_schedule() {
+    let mut sampler = Sampler::new(
+        SamplerConfig {
+            steps: 4,
+            ..Default::default()
+        },
+        1,
+    );
+    let mut x = crate::diffusion::prior(1, 8);
+    sampler
+        .step(&mut x, &no_eos(random_logits(1, 8, 20, 3), 20), 20, 0)
+        .unwrap();
+    assert_eq!(x[0].iter().filter(|t| **t == MASK).count(), 6); // mask_rate(0.75) · 8
+}
+
+#[test]
+fn blocks_are_written_left_to_right() {
+    let cfg = SamplerConfig {
+        steps: 4,
+        block_len: 2,
+        ..Default::default()
+    };
+    let mut sampler = Sampler::new(cfg, 1);
+    let mut x = crate::diffusion::prior(1, 8);
+    for k in 0..4 {
+        sampler
+            .step(
+                &mut x,
+                &no_eos(random_logits(1, 8, 20, k), 20),
+                20,
+                k as usize,
+            )
+            .unwrap();
+        let revealed: Vec<bool> = x[0].iter().map(|t| *t != MASK).collect();
+        assert!(
+            revealed[..2 * (k as usize + 1)].iter().all(|r| *r),
+            "step {k}: {:?}",
+            x[0]
+        );
+        assert!(
+            revealed[2 * (k as usize + 1)..].iter().all(|r| !*r),
+            "step {k}: {:?}",
+            x[0]
+        );
+    }
+}
+
+#[test]
+fn positions_after_a_revealed_eos_become_pad() {
+    let vocab = 20;
+    let mut logits = vec![0.0f32; 6 * vocab];
+    for (i, l) in logits.chunks_mut(vocab).enumerate() {
+        l[if i == 1 { EOS as usize } else { 10 + i }] = 50.0;
+    }
+    let cfg = SamplerConfig {
+        steps: 3,
+        temperature: 0.0,
+        block_len: 2,
+        ..Default::default()
+    };
+    let mut x = crate::diffusion::prior(1, 6);
+    Sampler::new(cfg, 1)
+        .step(&mut x, &logits, vocab, 0)
+        .unwrap();
+    assert_eq!(x[0], [10, EOS, PAD, PAD, PAD, PAD]);
+}
