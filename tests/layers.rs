@@ -65,7 +65,7 @@ fn our_decoder_loads_burns_weights_and_computes_the_same_outputs() {
             .memory_mask_pad(pad.clone())
             .target_mask_attn(mask.clone()),
     );
-    let got = ours.forward(x, Some(mask), memory, pad, None);
+    let got = ours.forward(x, Some(mask), memory, pad, None, None);
     assert_close(values(got), values(expected));
 }
 

@@ -9,7 +9,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use common::*;
 use reflectdiffu::diffusion::loss::{masked_cross_entropy, selected_cross_entropy, selection};
-use reflectdiffu::model::{Batch, ids_tensor};
+use reflectdiffu::model::{Batch, Condition, ids_tensor};
 
 fn x_t() -> Vec<Vec<u32>> {
     vec![
@@ -179,6 +179,36 @@ fn block_diffusion_scores_each_block_in_training_as_it_samples_it() {
     let first: Vec<Vec<u32>> = xt.iter().map(|r| r[..block].to_vec()).collect();
     let sample0 = model.denoise_block(ids_tensor(&first, &device), None, t, &cond, block);
     assert_close(sample0, train.slice([0..2, 0..block]));
+}
+
+#[test]
+fn cached_encoder_keys_and_values_give_the_same_logits() {
+    // The keys and values of H projected once per request (what inference does) against every pass.
+    let device = Device::flex();
+    let block = 5;
+    let model = tiny_config().with_block_len(Some(block)).init(&device);
+    let s = samples();
+    let batch = Batch::new(&s.iter().collect::<Vec<_>>(), &device);
+    let cond = condition(&model, &batch, &device);
+    let mut cached = cond.clone();
+    model.denoiser.cache_memory(&mut cached);
+    assert!(cached.memory_cache.is_some());
+    let t = Tensor::<1>::from_data(TensorData::new(vec![0.3f32, 0.8], [2]), &device);
+    let xt = x_t();
+    let full = |c: &Condition| model.denoise(ids_tensor(&xt, &device), t.clone(), c);
+    assert_close(full(&cached), full(&cond));
+    let prefix: Vec<Vec<u32>> = s.iter().map(|s| s.reply[..block].to_vec()).collect();
+    let noisy: Vec<Vec<u32>> = xt.iter().map(|r| r[block..2 * block].to_vec()).collect();
+    let in_block = |c: &Condition| {
+        model.denoise_block(
+            ids_tensor(&noisy, &device),
+            Some(ids_tensor(&prefix, &device)),
+            t.clone(),
+            c,
+            block,
+        )
+    };
+    assert_close(in_block(&cached), in_block(&cond));
 }
 
 fn assert_close(a: Tensor<3>, b: Tensor<3>) {

@@ -298,13 +298,15 @@ impl Responder {
             .collect();
         let emotion: Vec<i64> = read.iter().map(|r| r.emotions[0].0 as i64).collect();
         let intent: Vec<i64> = read.iter().map(|r| r.intent.0 as i64).collect();
-        let cond = Condition {
+        let mut cond = Condition {
             memory: enc.h,
             memory_pad: batch.ctx_pad,
             emotion: Tensor::from_data(TensorData::new(emotion, [rows]), &self.device),
             intent: Tensor::from_data(TensorData::new(intent, [rows]), &self.device),
             memory_bias: enc.reason_bias,
+            memory_cache: None,
         };
+        self.model.denoiser.cache_memory(&mut cond);
         Ok((cond, read))
     }
 

@@ -10,7 +10,7 @@ use burn::nn::transformer::TransformerDecoderConfig;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::layers::{Decoder, dropout};
+use super::layers::{Decoder, KeysValues, dropout};
 use super::positions;
 
 /// Sinusoidal features of t fed to the time projection.
@@ -61,6 +61,9 @@ pub struct Condition {
     /// The reasoning mask's attention bias per context token ([`super::EncoderOutput::reason_bias`]),
     /// [batch, ctx_len]; `None` when off.
     pub memory_bias: Option<Tensor<2>>,
+    /// The decoder's cross-attention keys and values of `memory`, per layer, when computed once for many passes
+    /// ([`Denoiser::cache_memory`]); `None` projects `memory` in every pass (training).
+    pub memory_cache: Option<Vec<KeysValues>>,
 }
 
 impl DenoiserConfig {
@@ -89,6 +92,12 @@ impl DenoiserConfig {
 }
 
 impl Denoiser {
+    /// Projects the condition's encoder states for every decoder layer once, so that the denoising passes of a
+    /// reply reuse them (same logits up to float rounding; a test compares).
+    pub fn cache_memory(&self, cond: &mut Condition) {
+        cond.memory_cache = Some(self.transformer.memory_cache(cond.memory.clone()));
+    }
+
     /// `x_t`: [batch, reply_len] token ids (some [MASK]); `t`: [batch] in [0, 1].
     /// Returns logits over the vocabulary, [batch, reply_len, vocab].
     pub fn forward(&self, x_t: Tensor<2, Int>, t: Tensor<1>, cond: &Condition) -> Tensor<3> {
@@ -141,7 +150,11 @@ impl Denoiser {
         let c = self.emotion.forward(cond.emotion.clone().unsqueeze_dim(1))
             + self.intent.forward(cond.intent.clone().unsqueeze_dim(1))
             + self.time.forward(time_features(t)).unsqueeze_dim::<3>(1); // [batch, 1, d_model]
-        let memory = Tensor::cat(vec![c, cond.memory.clone()], 1); // [batch, 1 + ctx_len, d_model]
+        // [batch, 1 + ctx_len, d_model], or only the condition slot when the encoder states' keys are cached
+        let memory = match cond.memory_cache {
+            Some(_) => c,
+            None => Tensor::cat(vec![c, cond.memory.clone()], 1),
+        };
         let memory_pad = Tensor::cat(
             vec![
                 Tensor::<2, Bool>::zeros([batch, 1], &device),
@@ -156,9 +169,14 @@ impl Denoiser {
             .memory_bias
             .clone()
             .map(|b| Tensor::cat(vec![Tensor::<2>::zeros([batch, 1], &device), b], 1));
-        let y = self
-            .transformer
-            .forward(h, self_mask, memory, memory_pad, memory_bias); // [batch, seq, d_model]
+        let y = self.transformer.forward(
+            h,
+            self_mask,
+            memory,
+            memory_pad,
+            memory_bias,
+            cond.memory_cache.as_deref(),
+        ); // [batch, seq, d_model]
         let y = if out_len < seq {
             y.slice([0..batch, 0..out_len])
         } else {

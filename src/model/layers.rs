@@ -91,6 +91,14 @@ impl Attention {
             .swap_dims(1, 2)
     }
 
+    /// The keys and values of `memory` [batch, s2, d_model].
+    pub fn keys_values(&self, memory: Tensor<3>) -> KeysValues {
+        KeysValues {
+            keys: self.split(memory.clone(), &self.key),
+            values: self.split(memory, &self.value),
+        }
+    }
+
     /// `query` [batch, s1, d_model] attends `memory` [batch, s2, d_model]; `pad` [batch, s2] and `mask`
     /// [batch, s1, s2] are true where attention is not allowed; `bias` [batch, s2] is added to every query's
     /// score of each key (the reasoning mask: a head start for the context's reason words).
@@ -102,11 +110,22 @@ impl Attention {
         mask: Option<Tensor<3, Bool>>,
         bias: Option<Tensor<2>>,
     ) -> Tensor<3> {
+        self.attend(query, self.keys_values(memory), pad, mask, bias)
+    }
+
+    /// [`Self::forward`] on keys and values already projected.
+    pub fn attend(
+        &self,
+        query: Tensor<3>,
+        memory: KeysValues,
+        pad: Option<Tensor<2, Bool>>,
+        mask: Option<Tensor<3, Bool>>,
+        bias: Option<Tensor<2>>,
+    ) -> Tensor<3> {
         let [batch, s1, d_model] = query.dims();
         let d_k = d_model / self.n_heads;
         let q = self.split(query, &self.query);
-        let k = self.split(memory.clone(), &self.key);
-        let v = self.split(memory, &self.value);
+        let (k, v) = (memory.keys, memory.values);
         let mut scores = q.matmul(k.transpose()).div_scalar((d_k as f32).sqrt());
         if let Some(bias) = bias {
             let [b, s2] = bias.dims();
@@ -126,6 +145,25 @@ impl Attention {
             .swap_dims(1, 2)
             .reshape([batch, s1, d_model]);
         self.output.forward(context)
+    }
+}
+
+/// An attention's keys and values of some memory, [batch, heads, slots, d_k] each. The decoder keeps those of
+/// the encoder states, which do not change between a reply's denoising passes, instead of projecting them again
+/// in every pass and layer.
+#[derive(Debug, Clone)]
+pub struct KeysValues {
+    pub keys: Tensor<4>,
+    pub values: Tensor<4>,
+}
+
+impl KeysValues {
+    /// These slots followed by `rest`'s.
+    fn then(self, rest: &KeysValues) -> Self {
+        Self {
+            keys: Tensor::cat(vec![self.keys, rest.keys.clone()], 2),
+            values: Tensor::cat(vec![self.values, rest.values.clone()], 2),
+        }
     }
 }
 
@@ -251,9 +289,19 @@ impl Decoder {
         Self { layers }
     }
 
+    /// Every layer's cross-attention keys and values of `memory` [batch, m, d_model], for [`Self::forward`]'s
+    /// `cached`.
+    pub fn memory_cache(&self, memory: Tensor<3>) -> Vec<KeysValues> {
+        self.layers
+            .iter()
+            .map(|l| l.cross_attn.keys_values(memory.clone()))
+            .collect()
+    }
+
     /// `x` [batch, seq, d_model] attends itself (`self_mask` [batch, seq, seq], true = not allowed) and
     /// `memory` [batch, m, d_model] (`memory_pad` [batch, m], true at padding; `memory_bias` [batch, m] added
-    /// to the cross-attention score of each memory slot).
+    /// to the cross-attention score of each memory slot). With `cached` ([`Self::memory_cache`] of further slots),
+    /// the memory is `memory`'s slots followed by the cached ones, and `memory_pad` / `memory_bias` cover both.
     pub fn forward(
         &self,
         mut x: Tensor<3>,
@@ -261,21 +309,22 @@ impl Decoder {
         memory: Tensor<3>,
         memory_pad: Tensor<2, Bool>,
         memory_bias: Option<Tensor<2>>,
+        cached: Option<&[KeysValues]>,
     ) -> Tensor<3> {
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
             let h = l.norm_3.forward(x.clone());
             let h = l
                 .self_attn
                 .forward(h.clone(), h, None, self_mask.clone(), None);
             x = x + dropout(h, l.dropout);
             let h = l.norm_1.forward(x.clone());
-            let h = l.cross_attn.forward(
-                h,
-                memory.clone(),
-                Some(memory_pad.clone()),
-                None,
-                memory_bias.clone(),
-            );
+            let mut kv = l.cross_attn.keys_values(memory.clone());
+            if let Some(cached) = cached {
+                kv = kv.then(&cached[i]);
+            }
+            let h = l
+                .cross_attn
+                .attend(h, kv, Some(memory_pad.clone()), None, memory_bias.clone());
             x = x + dropout(h, l.dropout);
             let h = l.pwff.forward(l.norm_2.forward(x.clone()));
             x = x + dropout(h, l.dropout);

@@ -100,6 +100,7 @@ pub fn forward(
         emotion: batch.emotion.clone(),
         intent: Tensor::from_data(TensorData::new(shown, [samples.len()]), device),
         memory_bias: enc.reason_bias.clone(),
+        memory_cache: None,
     };
     let diffusion = if opts.diffusion_weight > 0.0 {
         diffusion_loss(model, &cond, samples, len, block, rng, device)

@@ -52,5 +52,6 @@ pub fn condition(
         emotion: batch.emotion.clone(),
         intent: Tensor::from_data(TensorData::new(vec![9i64, 9], [2]), device),
         memory_bias: enc.reason_bias,
+        memory_cache: None,
     }
 }

@@ -166,6 +166,7 @@ impl Learner {
             ),
             intent: intent_t,
             memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
+            memory_cache: None,
         };
         let reply_logp = self.reply_log_prob(&replies, &cond, s.supervised.block, &mut rng);
         let decoder_loss = -(reply_logp * adv).mean();
