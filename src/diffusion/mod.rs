@@ -13,5 +13,5 @@ mod schedule;
 mod test_logits;
 
 pub use corrupt::{prior, q_xt, sample_t};
-pub use generate::{generate, generate_blocks};
+pub use generate::{generate, generate_async, generate_blocks, generate_blocks_async};
 pub use schedule::{T_MIN, elbo_weight, mask_rate};

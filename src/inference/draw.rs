@@ -3,21 +3,22 @@
 
 use burn::prelude::*;
 
-use super::{Responder, host};
+use super::{Responder, host_async};
 use crate::diffusion::sampler::{Denoised, Drawn, SamplerConfig};
 use crate::kernels::{self, Implementation, sample};
 
 impl Responder {
     /// One reverse step's logits, [rows, len, vocab], as the sampler takes them: read back whole, or drawn on the
     /// device with this step's `uniforms` ([rows, len]).
-    pub(super) fn draw(
+    pub(super) async fn draw(
         &self,
         logits: Tensor<3>,
         uniforms: &[f32],
         cfg: &SamplerConfig,
     ) -> Denoised {
         let Some(implementation) = self.draw_on_device else {
-            return Denoised::Logits(host(logits).expect("the denoiser's logits are f32"));
+            let logits = host_async(logits).await;
+            return Denoised::Logits(logits.expect("the denoiser's logits are f32"));
         };
         let [rows, len, vocab] = logits.dims();
         let u = Tensor::<1>::from_data(
@@ -30,8 +31,13 @@ impl Responder {
             cfg.draw_params(),
             implementation,
         );
-        let probs = host(probs).expect("the sampler's probabilities are f32");
-        let tokens = tokens.into_data();
+        let probs = host_async(probs)
+            .await
+            .expect("the sampler's probabilities are f32");
+        let tokens = tokens
+            .into_data_async()
+            .await
+            .expect("the sampler's tokens come back");
         Denoised::Drawn(
             tokens
                 .iter::<i64>()

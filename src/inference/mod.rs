@@ -5,10 +5,11 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
+use burn::tensor::read_sync;
 
 use crate::data::{EMOTIONS, INTENTS};
 use crate::diffusion::sampler::{SampleError, Sampler, SamplerConfig};
-use crate::diffusion::{generate, generate_blocks};
+use crate::diffusion::{generate_async, generate_blocks_async};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
 use crate::kernels::Implementation;
@@ -182,12 +183,24 @@ impl Responder {
         contexts: &[Vec<String>],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
+        read_sync(self.respond_async(contexts, cfg))
+    }
+
+    /// [`Self::respond`] for devices whose read-back must be awaited (WebGPU in a browser).
+    pub async fn respond_async(
+        &self,
+        contexts: &[Vec<String>],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
         let rows: Vec<(usize, &[String])> = contexts
             .iter()
             .enumerate()
             .map(|(i, c)| (i, c.as_slice()))
             .collect();
-        self.respond_each(&rows, cfg)?.into_iter().collect()
+        self.respond_each_async(&rows, cfg)
+            .await?
+            .into_iter()
+            .collect()
     }
 
     /// Replies to each `(row, context)` on its own: a context that cannot be encoded gets its own error and the
@@ -195,6 +208,15 @@ impl Responder {
     /// its row number and the settings (not on which other rows failed or share its batch). The outer error is
     /// for failures of the whole request (bad settings, a model that returns NaN).
     pub fn respond_each(
+        &self,
+        contexts: &[(usize, &[String])],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Result<Reply, InferenceError>>, InferenceError> {
+        read_sync(self.respond_each_async(contexts, cfg))
+    }
+
+    /// [`Self::respond_each`] for devices whose read-back must be awaited.
+    pub async fn respond_each_async(
         &self,
         contexts: &[(usize, &[String])],
         cfg: &SamplerConfig,
@@ -215,7 +237,8 @@ impl Responder {
         for chunk in good.chunks(BATCH_ROWS) {
             let encoded: Vec<EncodedSample> = chunk.iter().map(|g| g.2.clone()).collect();
             let rows: Vec<usize> = chunk.iter().map(|g| g.1).collect();
-            for (g, reply) in chunk.iter().zip(self.respond_rows(&encoded, &rows, cfg)?) {
+            let replies = self.respond_rows(&encoded, &rows, cfg).await?;
+            for (g, reply) in chunk.iter().zip(replies) {
                 out[g.0] = Some(Ok(reply));
             }
         }
@@ -229,7 +252,7 @@ impl Responder {
     pub fn read_emotions(&self, encoded: &[EncodedSample]) -> Result<Vec<usize>, InferenceError> {
         let mut out = Vec::with_capacity(encoded.len());
         for chunk in encoded.chunks(BATCH_ROWS) {
-            let (_, read) = self.condition(chunk, None)?;
+            let (_, read) = read_sync(self.condition(chunk, None))?;
             out.extend(read.iter().map(|r| r.emotions[0].0));
         }
         Ok(out)
@@ -257,7 +280,7 @@ impl Responder {
     /// Encodes a batch of contexts and reads the emotion and chooses the intent: the denoiser's condition
     /// (conditioned on the most probable emotion and the chosen intent) and what was read from each row.
     /// `intents` forces each row's intent (the RL stage's sampled ones); `None` chooses by `self.intent`.
-    fn condition(
+    async fn condition(
         &self,
         encoded: &[EncodedSample],
         intents: Option<&[usize]>,
@@ -265,7 +288,7 @@ impl Responder {
         let rows = encoded.len();
         let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
         let enc = self.model.encode(&batch);
-        let mut probs = host(softmax(enc.emotion_logits, 1))?;
+        let mut probs = host_async(softmax(enc.emotion_logits, 1)).await?;
         let n_emo = EMOTIONS.len();
         if let Some(lexical) = &self.lexical {
             for (p, e) in probs.chunks_mut(n_emo).zip(encoded) {
@@ -281,7 +304,10 @@ impl Responder {
                 p
             })
             .collect();
-        let policy = enc.intent_logits.map(|l| host(softmax(l, 1))).transpose()?;
+        let policy = match enc.intent_logits {
+            Some(l) => Some(host_async(softmax(l, 1)).await?),
+            None => None,
+        };
         let read: Vec<RowRead> = top
             .into_iter()
             .enumerate()
@@ -312,14 +338,15 @@ impl Responder {
 
     /// Replies to already-encoded contexts (one forward batch); `encoded[i]` samples with seed
     /// `cfg.seed + rows[i]`.
-    fn respond_rows(
+    async fn respond_rows(
         &self,
         encoded: &[EncodedSample],
         rows: &[usize],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
-        let (cond, read) = self.condition(encoded, None)?;
+        let (cond, read) = self.condition(encoded, None).await?;
         self.respond_conditioned(encoded, &cond, read, rows, cfg)
+            .await
     }
 
     /// Replies to already-encoded contexts, row `i` written for intent `intents[i]` with seed `cfg.seed + i`
@@ -330,12 +357,12 @@ impl Responder {
         intents: &[usize],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Reply>, InferenceError> {
-        let (cond, read) = self.condition(encoded, Some(intents))?;
+        let (cond, read) = read_sync(self.condition(encoded, Some(intents)))?;
         let rows: Vec<usize> = (0..encoded.len()).collect();
-        self.respond_conditioned(encoded, &cond, read, &rows, cfg)
+        read_sync(self.respond_conditioned(encoded, &cond, read, &rows, cfg))
     }
 
-    fn respond_conditioned(
+    async fn respond_conditioned(
         &self,
         encoded: &[EncodedSample],
         cond: &Condition,
@@ -357,17 +384,27 @@ impl Responder {
                 ..cfg.clone()
             };
             let mut sampler = Sampler::with_seeds(per_block, seeds);
-            generate_blocks(&mut sampler, rows, len, block, vocab, |prefix, xb, t, u| {
-                let prefix = (!prefix[0].is_empty()).then(|| ids_tensor(prefix, &self.device));
-                let (xb, t) = (ids_tensor(xb, &self.device), self.same_t(t, rows));
-                self.draw(self.model.denoise_block(xb, prefix, t, cond, block), u, cfg)
-            })?
+            generate_blocks_async(
+                &mut sampler,
+                rows,
+                len,
+                block,
+                vocab,
+                async |prefix, xb, t, u| {
+                    let prefix = (!prefix[0].is_empty()).then(|| ids_tensor(prefix, &self.device));
+                    let (xb, t) = (ids_tensor(xb, &self.device), self.same_t(t, rows));
+                    self.draw(self.model.denoise_block(xb, prefix, t, cond, block), u, cfg)
+                        .await
+                },
+            )
+            .await?
         } else {
             let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
-            generate(&mut sampler, rows, len, vocab, |x, t, u| {
+            generate_async(&mut sampler, rows, len, vocab, async |x, t, u| {
                 let (x, t) = (ids_tensor(x, &self.device), self.same_t(t, rows));
-                self.draw(self.model.denoise(x, t, cond), u, cfg)
-            })?
+                self.draw(self.model.denoise(x, t, cond), u, cfg).await
+            })
+            .await?
         };
         let mut out = Vec::with_capacity(rows);
         for ((toks, read), enc) in tokens.iter().zip(read).zip(encoded) {
@@ -392,6 +429,15 @@ impl Responder {
         }
         Ok(out)
     }
+}
+
+/// Reads a float tensor back to the host, awaiting the device (the only way on WebGPU in a browser).
+pub(crate) async fn host_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InferenceError> {
+    t.into_data_async()
+        .await
+        .map_err(|e| InferenceError::Weights(format!("{e:?}")))?
+        .try_into_vec_as::<f32>()
+        .map_err(|e| InferenceError::Weights(format!("{e:?}")))
 }
 
 /// Reads a float tensor back to the host.

@@ -2,6 +2,7 @@
 //! the replies it writes for the same contexts.
 
 use burn::prelude::*;
+use burn::tensor::read_sync;
 
 use super::{InferenceError, Reply, Responder, host};
 use crate::diffusion::loss::masked_nll_sum;
@@ -19,9 +20,9 @@ impl Responder {
         cfg: &SamplerConfig,
         rng: &mut impl rand::Rng,
     ) -> Result<(Vec<Reply>, Vec<f64>), InferenceError> {
-        let (cond, read) = self.condition(encoded, None)?;
+        let (cond, read) = read_sync(self.condition(encoded, None))?;
         let rows: Vec<usize> = (0..encoded.len()).collect();
-        let replies = self.respond_conditioned(encoded, &cond, read, &rows, cfg)?;
+        let replies = read_sync(self.respond_conditioned(encoded, &cond, read, &rows, cfg))?;
         Ok((replies, self.nelbo(encoded, &cond, rng)?))
     }
 
