@@ -3,14 +3,14 @@
 //! This folder is compiled into the library (`#[path]` in `src/lib.rs`) rather than built as a crate of its own:
 //! a second manifest would have to repeat burn's feature set exactly, and any drift between the two costs a
 //! 12–18 minute rebuild of burn's CubeCL stack; as one crate the kernels also see the sampler's types directly.
-//! The CubeCL half (`cube.rs` files) is built only with the `cli` feature, the one that brings burn's WGPU
-//! backend; the web build and the Flex device use the references.
+//! The CubeCL half (`cube.rs` files) is built only with the `gpu` feature (part of `cli`), the one that brings
+//! burn's WGPU backend; the page's CPU bundle and the Flex device use the references.
 //!
 //! * [`sample`] — one reverse step's draws, fused: logits → [EOS] bias → temperature → nucleus → draw.
 //! * [`nll`] — the scoring NLL, fused: max → Σ exp → pick, forward only.
 
 pub mod nll;
-#[cfg(feature = "cli")]
+#[cfg(feature = "gpu")]
 mod reduce;
 pub mod sample;
 
@@ -38,11 +38,11 @@ impl Implementation {
 
 /// True for the devices the CubeCL kernels run on (not autodiff devices: neither kernel has a backward).
 pub fn fused_supported(device: &Device) -> bool {
-    #[cfg(feature = "cli")]
+    #[cfg(feature = "gpu")]
     {
         matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
     }
-    #[cfg(not(feature = "cli"))]
+    #[cfg(not(feature = "gpu"))]
     {
         let _ = device;
         false
@@ -52,11 +52,11 @@ pub fn fused_supported(device: &Device) -> bool {
 /// True for a CubeCL device backed by a physical card: a GPU, not a CPU runtime or a software rasterizer such as
 /// lavapipe.
 pub fn on_gpu(device: &Device) -> bool {
-    #[cfg(feature = "cli")]
+    #[cfg(feature = "gpu")]
     {
         fused_supported(device) && device.identity().is_some_and(|i| i.physical.is_some())
     }
-    #[cfg(not(feature = "cli"))]
+    #[cfg(not(feature = "gpu"))]
     {
         let _ = device;
         false

@@ -45,6 +45,17 @@ rm -rf "$dist"
 mkdir -p "$dist/pkg" "$dist/model"
 wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/reflectdiffu_web.wasm"
+# The WebGPU bundle (burn's WGPU backend on the browser's adapter; ~5× the module size, so a second bundle the
+# worker loads only when it uses it). WEB_WEBGPU=0 skips it.
+webgpu=false
+if [ "${WEB_WEBGPU:-1}" != 0 ]; then
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+    cargo build -p reflectdiffu-web --target wasm32-unknown-unknown --profile web --features webgpu
+  mkdir -p "$dist/pkg-webgpu"
+  wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg-webgpu" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/reflectdiffu_web.wasm"
+  webgpu=true
+fi
 cp web/www/index.html web/www/app.js web/www/worker.js web/www/style.css web/www/favicon.svg "$dist/"
 for f in config.json tokenizer.json "$reasons"; do
   cp "$checkpoint/$f" "$dist/model/$f"
@@ -57,7 +68,7 @@ if [ -f "$checkpoint/emotion_ngrams.bin" ]; then
     --out "$dist/model/emotion_ngrams.bin"
   emotion='"emotion_ngrams.bin"'
 fi
-printf '{"reasons": "%s", "emotion": %s}\n' "$reasons" "$emotion" > "$dist/model/manifest.json"
+printf '{"reasons": "%s", "emotion": %s, "webgpu": %s}\n' "$reasons" "$emotion" "$webgpu" > "$dist/model/manifest.json"
 # The weights as f16: half the download (10 instead of 20 MB for the shipped model); the page casts them back
 # to f32, and on 500 ED test replies 495 come out identical (BENCHMARKS.md). Needs the native CLI.
 cargo run --release --quiet -- export --checkpoint "$checkpoint" --format burnpack-f16 --out "$dist/model/model.bpk"

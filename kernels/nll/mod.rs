@@ -2,7 +2,7 @@
 //! ELBO bound `eval` reports): no gradient is needed there, so a forward-only kernel can fuse the max, the
 //! normaliser and the pick into one launch instead of materialising `log_softmax` over the whole vocabulary.
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "gpu")]
 mod cube;
 
 use burn::prelude::*;
@@ -16,7 +16,7 @@ pub fn token_nll(
     targets: Tensor<1, Int>,
     implementation: Implementation,
 ) -> Tensor<1> {
-    #[cfg(feature = "cli")]
+    #[cfg(feature = "gpu")]
     if implementation == Implementation::Fused && fused_supported(&logits.device()) {
         return cube::token_nll(logits, targets);
     }

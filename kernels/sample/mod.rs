@@ -13,7 +13,7 @@
 //!   random numbers whichever implementation draws;
 //! * probabilities agree to float rounding, not bit for bit.
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "gpu")]
 mod cube;
 pub mod reference;
 
@@ -30,7 +30,7 @@ pub fn sample(
     params: DrawParams,
     implementation: Implementation,
 ) -> (Tensor<1, Int>, Tensor<1>) {
-    #[cfg(feature = "cli")]
+    #[cfg(feature = "gpu")]
     if implementation == Implementation::Fused && fused_supported(&logits.device()) {
         return cube::sample(logits, uniforms, params);
     }

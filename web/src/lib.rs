@@ -4,6 +4,7 @@
 //! reason words of every user turn. Model, tokenizer, sampler and crisis rule are the library's own.
 
 use burn::prelude::*;
+use burn::tensor::read_sync;
 use reflectdiffu::data::EMOTIONS;
 use reflectdiffu::diffusion::sampler::SamplerConfig;
 use reflectdiffu::inference::Responder;
@@ -73,7 +74,11 @@ impl Engine {
 
     /// Which backend runs the model, in words.
     pub fn backend(&self) -> String {
-        "CPU (burn Flex, WebAssembly)".into()
+        if cfg!(feature = "webgpu") {
+            "GPU (burn WGPU on WebGPU)".into()
+        } else {
+            "CPU (burn Flex, WebAssembly)".into()
+        }
     }
 
     /// The model's shape and size, as JSON.
@@ -92,12 +97,41 @@ impl Engine {
     /// (`reply` — the crisis note when the new message needs it —, `emotion` top-3, `truncated`, `safety`,
     /// `explain` with the reason words of every user turn) and the settings used.
     pub fn respond(&self, request: &str) -> Result<String, JsError> {
-        answer(&self.responder, request).map_err(|e| JsError::new(&e))
+        read_sync(answer(&self.responder, request)).map_err(|e| JsError::new(&e))
+    }
+}
+
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen]
+impl Engine {
+    /// [`Engine::new`] on the browser's WebGPU adapter (the WebGPU bundle): the device is opened
+    /// asynchronously, which a constructor cannot do. Fails when the browser has no adapter.
+    pub async fn create_webgpu(
+        config_json: Vec<u8>,
+        weights: Vec<u8>,
+        tokenizer_json: Vec<u8>,
+        reasons: Vec<u8>,
+    ) -> Result<Engine, JsError> {
+        let device = Device::wgpu_options()
+            .init_async()
+            .await
+            .map_err(|e| JsError::new(&format!("WebGPU is not available: {e}")))?;
+        let responder =
+            Responder::from_bytes(&config_json, weights, &tokenizer_json, &reasons, &device)
+                .map_err(|e| JsError::new(&format!("cannot load the checkpoint: {e}")))?;
+        Ok(Engine { responder })
+    }
+
+    /// [`Engine::respond`], awaiting the GPU instead of blocking on it (the only way in a browser).
+    pub async fn respond_async(&self, request: String) -> Result<String, JsError> {
+        answer(&self.responder, &request)
+            .await
+            .map_err(|e| JsError::new(&e))
     }
 }
 
 /// [`Engine::respond`] without the JavaScript error type.
-pub fn answer(responder: &Responder, request: &str) -> Result<String, String> {
+pub async fn answer(responder: &Responder, request: &str) -> Result<String, String> {
     let req: Request =
         serde_json::from_str(request).map_err(|e| format!("not a valid request: {e}"))?;
     let d = SamplerConfig::default();
@@ -109,7 +143,8 @@ pub fn answer(responder: &Responder, request: &str) -> Result<String, String> {
         ..d
     };
     let reply = responder
-        .respond(std::slice::from_ref(&req.turns), &cfg)
+        .respond_async(std::slice::from_ref(&req.turns), &cfg)
+        .await
         .map_err(|e| e.to_string())?
         .remove(0);
     // As in `chat`: only the new message is screened; earlier ones were answered already.

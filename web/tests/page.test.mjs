@@ -124,6 +124,32 @@ test("side by side: two replies, the choice and the session download as JSONL", 
   assert.ok(lines.length >= 5, `${lines.length} session lines`);
 });
 
+test("with ?backend=webgpu the WebGPU bundle loads and answers (Chromium's software adapter here)", async (t) => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dist, "model", "manifest.json"), "utf8"));
+  if (!manifest.webgpu) {
+    t.skip("built with WEB_WEBGPU=0: no WebGPU bundle");
+    return;
+  }
+  // A browser of its own: the main one runs with --disable-gpu, and WebGPU in headless Chromium needs this flag.
+  const gpuBrowser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--enable-unsafe-webgpu"] });
+  try {
+    const gpuPage = await gpuBrowser.newPage();
+    gpuPage.on("request", (r) => requests.push(r.url()));
+    await gpuPage.goto(origin + "/?backend=webgpu");
+    await gpuPage.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: READY_MS });
+    const status = await gpuPage.locator("#status").textContent();
+    assert.equal(await gpuPage.evaluate(() => document.body.dataset.backend), "webgpu", status);
+    await gpuPage.fill("#message", "I finally got the job I wanted after months of searching. I am so happy!");
+    await gpuPage.click("#send");
+    await gpuPage.waitForSelector(".turn.model:not(.pending) .reply-text", { timeout: REPLY_MS });
+    const reply = (await gpuPage.locator(".turn.model .reply-text").last().textContent()).trim();
+    assert.ok(reply.length > 0, "an empty reply on WebGPU");
+    assert.equal(await gpuPage.locator(".turn.model").last().locator(".emotions .bar").count(), 3);
+  } finally {
+    await gpuBrowser.close();
+  }
+});
+
 test("the page made no request outside its own origin", async () => {
   const outside = requests.filter((u) => !u.startsWith(origin + "/") && !u.startsWith(`blob:${origin}/`));
   assert.deepEqual(outside, []);

@@ -46,7 +46,8 @@ worker.onmessage = (e) => {
       `d_model ${i.d_model}, replies of up to ${i.max_reply_len} tokens ` +
       (i.block_len < i.max_reply_len ? `written in blocks of ${i.block_len}; ` : "denoised as one block; ") +
       `${(msg.modelBytes / 1e6).toFixed(1)} MB of checkpoint files.`;
-    setStatus("ready", `Ready — running on ${msg.backend}${webgpuNote()}; loaded in ${(msg.ms / 1000).toFixed(1)} s.`);
+    setStatus("ready", `Ready — running on ${msg.backend}${webgpuNote(msg)}; loaded in ${(msg.ms / 1000).toFixed(1)} s.`);
+    document.body.dataset.backend = msg.backend.startsWith("GPU") ? "webgpu" : "cpu";
     document.body.dataset.loadMs = Math.round(msg.ms);
     message.disabled = false;
     send.disabled = false;
@@ -65,8 +66,9 @@ worker.onmessage = (e) => {
 };
 worker.onerror = (e) => setStatus("error", `The model worker failed: ${e.message ?? e}`);
 
-function webgpuNote() {
-  return "gpu" in navigator ? " (this browser has WebGPU; this build uses the CPU backend)" : "";
+function webgpuNote(msg) {
+  if (msg.backend.startsWith("GPU") || !msg.fallback) return "";
+  return "gpu" in navigator ? ` (this browser has WebGPU; not used: ${msg.fallback})` : "";
 }
 
 function ask(request) {
@@ -237,4 +239,6 @@ $("download").addEventListener("click", () => {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 });
 
-worker.postMessage({ type: "load" });
+// ?backend=webgpu|cpu overrides the choice (webgpu also takes a software adapter, which the tests use).
+const wanted = new URLSearchParams(location.search).get("backend") ?? "auto";
+worker.postMessage({ type: "load", backend: wanted });

@@ -1,4 +1,6 @@
-// Runs the model off the page's main thread. Messages in: {type: "load"}, {type: "respond", id, request}.
+// Runs the model off the page's main thread. Messages in: {type: "load", backend}, {type: "respond", id, request}.
+// backend: "auto" (WebGPU when the page was built with the WebGPU bundle and the browser offers a hardware
+// adapter, the CPU otherwise), "webgpu" (WebGPU on any adapter, software ones included) or "cpu".
 // Messages out: {type: "progress", text, loaded, total}, {type: "ready", ...}, {type: "reply", id, response, ms},
 // {type: "error", id, message}. Everything is fetched from this page's own origin.
 
@@ -6,6 +8,7 @@ import init, { Engine, defaults } from "./pkg/reflectdiffu_web.js";
 
 const MODEL = "./model/";
 let engine = null;
+let fallback = ""; // why the WebGPU bundle is not used, when it is not
 
 async function fetchBytes(name, report) {
   const res = await fetch(MODEL + name);
@@ -30,7 +33,40 @@ async function fetchBytes(name, report) {
   return out;
 }
 
-async function load() {
+// The WebGPU bundle's engine, or null (with `fallback` saying why) when it cannot or should not run here.
+async function webgpuEngine(manifest, files, wanted) {
+  if (wanted === "cpu") return null;
+  if (!manifest.webgpu) {
+    fallback = "this build has no WebGPU bundle";
+    return null;
+  }
+  const adapter = navigator.gpu ? await navigator.gpu.requestAdapter() : null;
+  if (!adapter) {
+    fallback = "no WebGPU adapter";
+    return null;
+  }
+  const software = adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+  if (software && wanted !== "webgpu") {
+    fallback = "the WebGPU adapter is a software one, slower than the CPU backend";
+    return null;
+  }
+  try {
+    const gpu = await import("./pkg-webgpu/reflectdiffu_web.js");
+    await gpu.default();
+    const e = await gpu.Engine.create_webgpu(
+      files["config.json"],
+      files["model.bpk"],
+      files["tokenizer.json"],
+      files[manifest.reasons],
+    );
+    return e;
+  } catch (err) {
+    fallback = `WebGPU failed: ${err?.message ?? err}`;
+    return null;
+  }
+}
+
+async function load(wanted = "auto") {
   const started = performance.now();
   const progress = (text, loaded = 0, total = 0) => postMessage({ type: "progress", text, loaded, total });
   progress("loading the WebAssembly module…");
@@ -48,7 +84,8 @@ async function load() {
     downloaded += files[name].length;
   }
   progress("building the model…");
-  engine = new Engine(
+  engine = await webgpuEngine(manifest, files, wanted);
+  engine ??= new Engine(
     files["config.json"],
     files["model.bpk"],
     files["tokenizer.json"],
@@ -58,6 +95,7 @@ async function load() {
   postMessage({
     type: "ready",
     backend: engine.backend(),
+    fallback,
     info: JSON.parse(engine.info()),
     defaults: JSON.parse(defaults()),
     modelBytes: downloaded,
@@ -69,11 +107,15 @@ onmessage = async (e) => {
   const msg = e.data;
   try {
     if (msg.type === "load") {
-      await load();
+      await load(msg.backend);
     } else if (msg.type === "respond") {
       if (!engine) throw new Error("the model is not loaded yet");
       const started = performance.now();
-      const response = JSON.parse(engine.respond(JSON.stringify(msg.request)));
+      // The WebGPU engine awaits its read-backs; the CPU one answers at once.
+      const request = JSON.stringify(msg.request);
+      const response = JSON.parse(
+        engine.respond_async ? await engine.respond_async(request) : engine.respond(request),
+      );
       postMessage({ type: "reply", id: msg.id, response, ms: performance.now() - started });
     }
   } catch (err) {
