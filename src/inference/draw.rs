@@ -16,7 +16,9 @@ impl Responder {
         uniforms: &[f32],
         cfg: &SamplerConfig,
     ) -> Denoised {
-        let Some(implementation) = self.draw_on_device else {
+        // Without the `gpu` feature (the page's CPU bundle) there is no kernel to run: the host draws, and the
+        // device-draw code is left out of the build.
+        let Some(implementation) = self.draw_on_device.filter(|_| cfg!(feature = "gpu")) else {
             let logits = host_async(logits).await;
             return Denoised::Logits(logits.expect("the denoiser's logits are f32"));
         };
