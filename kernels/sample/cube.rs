@@ -43,6 +43,19 @@ mod k {
         if i == 0 || i == 4 { eos_bias } else { 0.0f32 }
     }
 
+    /// The unnormalised probability exp((logit + bias − max) / T) of token `i` of the row at `base`.
+    #[cube]
+    fn weight(
+        logits: &Tensor<f32>,
+        base: usize,
+        i: usize,
+        eos_bias: f32,
+        max: f32,
+        temp: f32,
+    ) -> f32 {
+        ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp()
+    }
+
     #[allow(clippy::manual_div_ceil)] // usize::div_ceil is not a CubeCL operation
     #[cube(launch)]
     pub fn sample_kernel(
@@ -100,7 +113,7 @@ mod k {
         while i < vocab {
             let mut e = 0.0f32;
             if allowed(i) {
-                e = ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp();
+                e = weight(logits, base, i, eos_bias, max, temp);
                 z += e;
                 if e > best {
                     best = e;
@@ -169,7 +182,7 @@ mod k {
             let mut i = start;
             while i < end {
                 if allowed(i) {
-                    let p = ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp() / z;
+                    let p = weight(logits, base, i, eos_bias, max, temp) / z;
                     if p > 0.0 && p >= tau {
                         mass += p;
                         last = i as u32;
@@ -215,7 +228,7 @@ mod k {
                     let mut i = start;
                     while i < end {
                         if !found && allowed(i) {
-                            let p = ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp() / z;
+                            let p = weight(logits, base, i, eos_bias, max, temp) / z;
                             if p > 0.0 && p >= tau {
                                 acc += p;
                                 token = i as u32;
@@ -226,7 +239,7 @@ mod k {
                     }
                 }
                 let i = token as usize;
-                prob = ((logits[base + i] + bias(i, eos_bias) - max) / temp).exp() / z;
+                prob = weight(logits, base, i, eos_bias, max, temp) / z;
             }
         }
         if unit == 0 {
