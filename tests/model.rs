@@ -9,7 +9,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use common::*;
 use reflectdiffu::diffusion::loss::{masked_cross_entropy, selected_cross_entropy, selection};
-use reflectdiffu::model::{Batch, Condition, ids_tensor};
+use reflectdiffu::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
 
 fn x_t() -> Vec<Vec<u32>> {
     vec![
@@ -144,16 +144,22 @@ fn save_then_load_gives_identical_logits() {
     assert_eq!(logits(&model), logits(&loaded));
 }
 
-#[test]
-fn block_diffusion_scores_each_block_in_training_as_it_samples_it() {
-    // REPLY = 10 tokens in blocks of 5: block 1 of the training layout [x_t ; x_0] must give the same logits as
-    // sampling block 1 next to the clean block 0.
+/// A tiny model with blocks of `block` tokens, the two fixture samples, and their condition.
+fn block_model(block: usize) -> (Device, ReflectDiffu, Vec<EncodedSample>, Condition) {
     let device = Device::flex();
-    let block = 5;
     let model = tiny_config().with_block_len(Some(block)).init(&device);
     let s = samples();
     let batch = Batch::new(&s.iter().collect::<Vec<_>>(), &device);
     let cond = condition(&model, &batch, &device);
+    (device, model, s, cond)
+}
+
+#[test]
+fn block_diffusion_scores_each_block_in_training_as_it_samples_it() {
+    // REPLY = 10 tokens in blocks of 5: block 1 of the training layout [x_t ; x_0] must give the same logits as
+    // sampling block 1 next to the clean block 0.
+    let block = 5;
+    let (device, model, s, cond) = block_model(block);
     let t = Tensor::<1>::from_data(TensorData::new(vec![0.5f32, 0.9], [2]), &device);
     let x0: Vec<Vec<u32>> = s.iter().map(|s| s.reply.clone()).collect();
     let xt = x_t();
@@ -184,12 +190,8 @@ fn block_diffusion_scores_each_block_in_training_as_it_samples_it() {
 #[test]
 fn cached_encoder_keys_and_values_give_the_same_logits() {
     // The keys and values of H projected once per request (what inference does) against every pass.
-    let device = Device::flex();
     let block = 5;
-    let model = tiny_config().with_block_len(Some(block)).init(&device);
-    let s = samples();
-    let batch = Batch::new(&s.iter().collect::<Vec<_>>(), &device);
-    let cond = condition(&model, &batch, &device);
+    let (device, model, s, cond) = block_model(block);
     let mut cached = cond.clone();
     model.denoiser.cache_memory(&mut cached);
     assert!(cached.memory_cache.is_some());
