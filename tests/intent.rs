@@ -148,24 +148,40 @@ fn an_intent_model_trains_on_labels_chooses_intents_and_is_scored_by_the_judge()
     let acc = last["valid_intent_acc"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&acc), "{last}");
 
-    let sample = |intent: &str| {
+    let sample_with = |intent: &str, extra: &[&str]| {
         reflectdiffu()
             .args(["sample", "--json", "--explain", "--checkpoint"])
             .arg(&run)
+            .args(extra)
             .args(["--intent", intent, "My dog died last week."])
             .output()
             .unwrap()
     };
+    let sample = |intent: &str| sample_with(intent, &[]);
     let v: serde_json::Value = serde_json::from_str(&stdout_ok(sample("questioning"))).unwrap();
     assert_eq!(v["intent"], "questioning");
     assert_eq!(v["explain"]["intent"]["chosen"], "questioning");
-    let v: serde_json::Value = serde_json::from_str(&stdout_ok(sample("auto"))).unwrap();
+    let json = |out| serde_json::from_str::<serde_json::Value>(&stdout_ok(out)).unwrap();
+    let v = json(sample_with("auto", &["--intent-draw", "argmax"]));
     let policy = v["explain"]["intent"]["policy"].as_array().unwrap();
     assert_eq!(policy.len(), 3);
     assert_eq!(
         v["intent"], policy[0]["label"],
-        "auto takes the policy's best"
+        "argmax takes the policy's best"
     );
+    // A drawn intent is fixed by the seed and varies across seeds (the 4-step policy is nearly uniform).
+    let drawn = |seed: &str| {
+        json(sample_with(
+            "auto",
+            &["--intent-draw", "sample", "--seed", seed],
+        ))["intent"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let seeds: Vec<String> = (0..8).map(|s| drawn(&s.to_string())).collect();
+    assert_eq!(drawn("3"), seeds[3]);
+    assert!(seeds.iter().any(|i| *i != seeds[0]), "{seeds:?}");
     let out = sample("hugging");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -77,6 +77,10 @@ pub struct SamplingArgs {
     /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none).
     #[arg(long, value_enum, default_value_t = IntentPriorArg::Design)]
     pub intent_prior: IntentPriorArg,
+    /// With --intent auto: draw the intent from the policy (sample; seeded like the reply) or take its most
+    /// probable one (argmax).
+    #[arg(long, value_enum, default_value_t = IntentDrawArg::Argmax)]
+    pub intent_draw: IntentDrawArg,
     /// Where each step's tokens are drawn: auto (our fused kernel on a GPU, the host on CPUs, lavapipe
     /// included), host (read the logits back), fused (the CubeCL kernel; WGPU only, the reference elsewhere),
     /// reference (tensor ops on the device). Same tokens for the same seed, up to float rounding.
@@ -93,13 +97,19 @@ pub enum DrawArg {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IntentDrawArg {
+    Sample,
+    Argmax,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum IntentPriorArg {
     Design,
     None,
 }
 
 fn check_intent(name: &str) -> Result<String, String> {
-    crate::intent::policy::IntentChoice::parse(name, true).map(|_| name.to_string())
+    crate::intent::policy::IntentChoice::parse(name, true, false).map(|_| name.to_string())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -109,11 +119,12 @@ pub enum StrategyArg {
 }
 
 impl SamplingArgs {
-    /// How replies choose their intent (`--intent`, `--intent-prior`).
+    /// How replies choose their intent (`--intent`, `--intent-prior`, `--intent-draw`).
     pub fn intent_choice(&self) -> crate::intent::policy::IntentChoice {
         crate::intent::policy::IntentChoice::parse(
             &self.intent,
             self.intent_prior == IntentPriorArg::Design,
+            self.intent_draw == IntentDrawArg::Sample,
         )
         .expect("checked when the arguments were parsed")
     }

@@ -20,8 +20,9 @@ impl Responder {
         cfg: &SamplerConfig,
         rng: &mut impl rand::Rng,
     ) -> Result<(Vec<Reply>, Vec<f64>), InferenceError> {
-        let (cond, read) = read_sync(self.condition(encoded, None))?;
         let rows: Vec<usize> = (0..encoded.len()).collect();
+        let (cond, read) =
+            read_sync(self.condition(encoded, None, &super::reply::row_seeds(&rows, cfg)))?;
         let replies = read_sync(self.respond_conditioned(encoded, &cond, read, &rows, cfg))?;
         Ok((replies, self.nelbo(encoded, &cond, rng)?))
     }

@@ -9,24 +9,28 @@ use crate::data::{INTENTS, UNKNOWN_INTENT};
 /// How the intent of a reply is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntentChoice {
-    /// The policy's most probable intent, its probabilities multiplied by the emotion's prior when `prior` is
-    /// true; "unknown" for a model without a policy.
-    Policy { prior: bool },
+    /// From the policy's probabilities, multiplied by the emotion's prior when `prior` is true: the most
+    /// probable intent, or one drawn from them when `sample` is true; "unknown" for a model without a policy.
+    Policy { prior: bool, sample: bool },
     /// Always this intent (an index into [`INTENTS`], "unknown" included).
     Fixed(usize),
 }
 
 impl Default for IntentChoice {
     fn default() -> Self {
-        Self::Policy { prior: true }
+        Self::Policy {
+            prior: true,
+            sample: false,
+        }
     }
 }
 
 impl IntentChoice {
-    /// Parses an intent name, "auto" (the policy) or "unknown"; the error lists what is accepted.
-    pub fn parse(name: &str, prior: bool) -> Result<Self, String> {
+    /// Parses an intent name, "auto" (the policy, with or without the prior, drawn or the most probable) or
+    /// "unknown"; the error lists what is accepted.
+    pub fn parse(name: &str, prior: bool, sample: bool) -> Result<Self, String> {
         match name {
-            "auto" => Ok(Self::Policy { prior }),
+            "auto" => Ok(Self::Policy { prior, sample }),
             _ => INTENTS
                 .iter()
                 .position(|i| *i == name)
@@ -46,12 +50,18 @@ impl IntentChoice {
 pub type Chosen = (usize, Vec<(usize, f32)>);
 
 /// Chooses the intent of one row from the policy's probabilities (`None` without a policy) and the row's
-/// emotion.
-pub fn choose(choice: IntentChoice, policy: Option<&[f32]>, emotion: usize) -> Chosen {
+/// emotion; `u` (uniform in [0, 1)) is the row's draw when the choice samples.
+pub fn choose(choice: IntentChoice, policy: Option<&[f32]>, emotion: usize, u: f32) -> Chosen {
     match (choice, policy) {
         (IntentChoice::Fixed(i), _) => (i, Vec::new()),
         (IntentChoice::Policy { .. }, None) => (UNKNOWN_INTENT, Vec::new()),
-        (IntentChoice::Policy { prior: with_prior }, Some(p)) => {
+        (
+            IntentChoice::Policy {
+                prior: with_prior,
+                sample,
+            },
+            Some(p),
+        ) => {
             let mut post: Vec<f32> = p.iter().take(N_INTENTS).copied().collect();
             if with_prior {
                 for (q, w) in post.iter_mut().zip(prior(emotion)) {
@@ -62,18 +72,60 @@ pub fn choose(choice: IntentChoice, policy: Option<&[f32]>, emotion: usize) -> C
             if sum > 0.0 {
                 post.iter_mut().for_each(|q| *q /= sum);
             }
+            let drawn = sample.then(|| draw(&post, u));
             let mut order: Vec<(usize, f32)> = post.into_iter().enumerate().collect();
             order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             order.truncate(3);
-            (order[0].0, order)
+            (drawn.unwrap_or(order[0].0), order)
         }
     }
+}
+
+/// The index where the cumulative sum of the probabilities `p` first exceeds `u` (the last non-zero one when
+/// rounding leaves `u` above the total).
+fn draw(p: &[f32], u: f32) -> usize {
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, q) in p.iter().enumerate() {
+        if *q > 0.0 {
+            acc += q;
+            last = i;
+            if u < acc {
+                return i;
+            }
+        }
+    }
+    last
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::EMOTIONS;
+
+    fn argmax(prior: bool) -> IntentChoice {
+        IntentChoice::Policy {
+            prior,
+            sample: false,
+        }
+    }
+
+    #[test]
+    fn a_sampled_choice_follows_the_cumulative_probabilities_and_reports_the_same_top_3() {
+        let p = [0.0f32, 0.5, 0.0, 0.3, 0.0, 0.0, 0.2, 0.0, 0.0];
+        let sampled =
+            |u| IntentChoice::parse("auto", false, true).map(|c| choose(c, Some(&p), 0, u));
+        assert_eq!(sampled(0.0).unwrap().0, 1);
+        assert_eq!(sampled(0.49).unwrap().0, 1);
+        assert_eq!(sampled(0.51).unwrap().0, 3);
+        assert_eq!(sampled(0.85).unwrap().0, 6);
+        assert_eq!(sampled(1.0).unwrap().0, 6); // past the total: the last possible intent, never a zero one
+        assert_eq!(
+            sampled(0.9).unwrap().1,
+            choose(argmax(false), Some(&p), 0, 0.9).1
+        );
+        assert_eq!(choose(argmax(false), Some(&p), 0, 0.9).0, 1);
+    }
 
     #[test]
     fn the_prior_can_tip_a_close_call_and_can_be_switched_off() {
@@ -82,33 +134,39 @@ mod tests {
         let mut p = [0.02f32; N_INTENTS];
         p[6] = 0.45;
         p[0] = 0.41;
-        let (with, top) = choose(IntentChoice::Policy { prior: true }, Some(&p), sad);
+        let (with, top) = choose(argmax(true), Some(&p), sad, 0.0);
         assert_eq!(with, 0);
         assert!((top.iter().map(|t| t.1).sum::<f32>()) <= 1.0 + 1e-5);
-        let (without, _) = choose(IntentChoice::Policy { prior: false }, Some(&p), sad);
+        let (without, _) = choose(argmax(false), Some(&p), sad, 0.0);
         assert_eq!(without, 6);
         assert_eq!(
-            choose(IntentChoice::Fixed(3), Some(&p), sad),
+            choose(IntentChoice::Fixed(3), Some(&p), sad, 0.5),
             (3, Vec::new())
         );
-        assert_eq!(choose(IntentChoice::default(), None, sad).0, UNKNOWN_INTENT);
+        assert_eq!(
+            choose(IntentChoice::default(), None, sad, 0.5).0,
+            UNKNOWN_INTENT
+        );
     }
 
     #[test]
     fn names_parse_and_a_wrong_one_lists_the_choices() {
         assert_eq!(
-            IntentChoice::parse("questioning", true),
+            IntentChoice::parse("questioning", true, false),
             Ok(IntentChoice::Fixed(6))
         );
         assert_eq!(
-            IntentChoice::parse("unknown", true),
+            IntentChoice::parse("unknown", true, false),
             Ok(IntentChoice::Fixed(UNKNOWN_INTENT))
         );
         assert_eq!(
-            IntentChoice::parse("auto", false),
-            Ok(IntentChoice::Policy { prior: false })
+            IntentChoice::parse("auto", false, true),
+            Ok(IntentChoice::Policy {
+                prior: false,
+                sample: true
+            })
         );
-        let err = IntentChoice::parse("hugging", true).unwrap_err();
+        let err = IntentChoice::parse("hugging", true, false).unwrap_err();
         assert!(
             err.contains("hugging") && err.contains("consoling"),
             "{err}"

@@ -1,0 +1,195 @@
+//! The reply path: encode a batch of contexts, read each one's emotion and choose its intent (the denoiser's
+//! condition), then run the reverse diffusion and decode the replies.
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use burn::tensor::read_sync;
+
+use super::{InferenceError, Reply, Responder, TopEmotions, host_async, until_eos};
+use crate::data::{EMOTIONS, INTENTS};
+use crate::diffusion::sampler::{Sampler, SamplerConfig};
+use crate::diffusion::{generate_async, generate_blocks_async};
+use crate::intent::judge::N_INTENTS;
+use crate::intent::policy::{Chosen, IntentChoice, choose};
+use crate::model::{Batch, Condition, EncodedSample, ids_tensor};
+
+/// What the encoder read from one context.
+pub(super) struct RowRead {
+    pub(super) emotions: TopEmotions,
+    pub(super) intent: Chosen,
+}
+
+impl Responder {
+    /// The same diffusion time for every row, [rows].
+    fn same_t(&self, t: f32, rows: usize) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(vec![t; rows], [rows]), &self.device)
+    }
+
+    /// Encodes a batch of contexts and reads the emotion and chooses the intent: the denoiser's condition
+    /// (conditioned on the most probable emotion and the chosen intent) and what was read from each row.
+    /// `intents` forces each row's intent (the RL stage's sampled ones); `None` chooses by `self.intent`, a drawn
+    /// intent from its own stream of the row's seed `seeds[i]`.
+    pub(super) async fn condition(
+        &self,
+        encoded: &[EncodedSample],
+        intents: Option<&[usize]>,
+        seeds: &[u64],
+    ) -> Result<(Condition, Vec<RowRead>), InferenceError> {
+        let rows = encoded.len();
+        let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &self.device);
+        let enc = self.model.encode(&batch);
+        let mut probs = host_async(softmax(enc.emotion_logits, 1)).await?;
+        let n_emo = EMOTIONS.len();
+        if let Some(lexical) = &self.lexical {
+            for (p, e) in probs.chunks_mut(n_emo).zip(encoded) {
+                lexical.fuse(p, &e.lexical);
+            }
+        }
+        let top: Vec<TopEmotions> = probs
+            .chunks(n_emo)
+            .map(|p| {
+                let mut p: Vec<(usize, f32)> = p.iter().copied().enumerate().collect();
+                p.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                p.truncate(3);
+                p
+            })
+            .collect();
+        let policy = match enc.intent_logits {
+            Some(l) => Some(host_async(softmax(l, 1)).await?),
+            None => None,
+        };
+        let read: Vec<RowRead> = top
+            .into_iter()
+            .enumerate()
+            .map(|(i, emotions)| RowRead {
+                intent: choose(
+                    intents.map_or(self.intent, |f| IntentChoice::Fixed(f[i])),
+                    policy
+                        .as_ref()
+                        .map(|p| &p[i * N_INTENTS..(i + 1) * N_INTENTS]),
+                    emotions[0].0,
+                    intent_uniform(seeds[i]),
+                ),
+                emotions,
+            })
+            .collect();
+        let emotion: Vec<i64> = read.iter().map(|r| r.emotions[0].0 as i64).collect();
+        let intent: Vec<i64> = read.iter().map(|r| r.intent.0 as i64).collect();
+        let mut cond = Condition {
+            memory: enc.h,
+            memory_pad: batch.ctx_pad,
+            emotion: Tensor::from_data(TensorData::new(emotion, [rows]), &self.device),
+            intent: Tensor::from_data(TensorData::new(intent, [rows]), &self.device),
+            memory_bias: enc.reason_bias,
+            memory_cache: None,
+        };
+        self.model.denoiser.cache_memory(&mut cond);
+        Ok((cond, read))
+    }
+
+    /// Replies to already-encoded contexts (one forward batch); `encoded[i]` samples with seed
+    /// `cfg.seed + rows[i]`.
+    pub(super) async fn respond_rows(
+        &self,
+        encoded: &[EncodedSample],
+        rows: &[usize],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
+        let (cond, read) = self.condition(encoded, None, &row_seeds(rows, cfg)).await?;
+        self.respond_conditioned(encoded, &cond, read, rows, cfg)
+            .await
+    }
+
+    /// Replies to already-encoded contexts, row `i` written for intent `intents[i]` with seed `cfg.seed + i`
+    /// (one forward batch; the RL stage's rollouts).
+    pub fn respond_with_intents(
+        &self,
+        encoded: &[EncodedSample],
+        intents: &[usize],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
+        let rows: Vec<usize> = (0..encoded.len()).collect();
+        let (cond, read) =
+            read_sync(self.condition(encoded, Some(intents), &row_seeds(&rows, cfg)))?;
+        read_sync(self.respond_conditioned(encoded, &cond, read, &rows, cfg))
+    }
+
+    pub(super) async fn respond_conditioned(
+        &self,
+        encoded: &[EncodedSample],
+        cond: &Condition,
+        read: Vec<RowRead>,
+        rows: &[usize],
+        cfg: &SamplerConfig,
+    ) -> Result<Vec<Reply>, InferenceError> {
+        let seeds = row_seeds(rows, cfg);
+        let rows = encoded.len();
+        let (len, vocab) = (self.config.max_reply_len, self.config.vocab_size);
+        let block = self.config.block();
+        let tokens = if block < len {
+            // `steps` is the budget of denoiser passes for the whole reply, shared by its blocks.
+            let per_block = SamplerConfig {
+                steps: (cfg.steps / len.div_ceil(block)).max(1),
+                ..cfg.clone()
+            };
+            let mut sampler = Sampler::with_seeds(per_block, seeds);
+            generate_blocks_async(
+                &mut sampler,
+                rows,
+                len,
+                block,
+                vocab,
+                async |prefix, xb, t, u| {
+                    let prefix = (!prefix[0].is_empty()).then(|| ids_tensor(prefix, &self.device));
+                    let (xb, t) = (ids_tensor(xb, &self.device), self.same_t(t, rows));
+                    self.draw(self.model.denoise_block(xb, prefix, t, cond, block), u, cfg)
+                        .await
+                },
+            )
+            .await?
+        } else {
+            let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
+            generate_async(&mut sampler, rows, len, vocab, async |x, t, u| {
+                let (x, t) = (ids_tensor(x, &self.device), self.same_t(t, rows));
+                self.draw(self.model.denoise(x, t, cond), u, cfg).await
+            })
+            .await?
+        };
+        let mut out = Vec::with_capacity(rows);
+        for ((toks, read), enc) in tokens.iter().zip(read).zip(encoded) {
+            out.push(Reply {
+                text: self.tokenizer.decode(until_eos(toks))?,
+                tokens: until_eos(toks).to_vec(),
+                emotion: read
+                    .emotions
+                    .iter()
+                    .map(|(e, p)| (EMOTIONS[*e].to_string(), *p))
+                    .collect(),
+                emotion_id: read.emotions[0].0,
+                intent_id: read.intent.0,
+                intents: read
+                    .intent
+                    .1
+                    .iter()
+                    .map(|(i, p)| (INTENTS[*i].to_string(), *p))
+                    .collect(),
+                truncated: enc.truncated,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The seed of each row: `cfg.seed + row`.
+pub(super) fn row_seeds(rows: &[usize], cfg: &SamplerConfig) -> Vec<u64> {
+    rows.iter()
+        .map(|r| cfg.seed.wrapping_add(*r as u64))
+        .collect()
+}
+
+/// The uniform number a row's intent is drawn with: a stream of its seed apart from the reply's tokens, so that
+/// drawing the intent leaves the reply's draws as they were.
+fn intent_uniform(seed: u64) -> f32 {
+    use rand::{RngExt, SeedableRng};
+    rand::rngs::StdRng::seed_from_u64(seed ^ 0x1_7E47_D2A9).random::<f32>()
+}
