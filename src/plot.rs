@@ -183,7 +183,7 @@ pub fn curves_svg(runs: &[(String, String)]) -> String {
     out
 }
 
-/// The RL stage's reward curves (`train --stage rl`'s metrics.jsonl): the total reward and its three terms by
+/// The RL stage's reward curves (`train --stage rl`'s metrics.jsonl): the total reward and its terms by
 /// update, and the intent policy's entropy, as one SVG document.
 pub fn rewards_svg(metrics_jsonl: &str) -> String {
     let keys = [
@@ -191,6 +191,7 @@ pub fn rewards_svg(metrics_jsonl: &str) -> String {
         ("reward_intent", "intent (judge)"),
         ("reward_emotion", "emotion fit"),
         ("reward_novelty", "novelty"),
+        ("reward_fluency", "fluency"),
     ];
     let mut series: Vec<Series> = keys
         .iter()
@@ -219,6 +220,8 @@ pub fn rewards_svg(metrics_jsonl: &str) -> String {
             entropy.points.push((step, y));
         }
     }
+    // (a term the run's config did not log, e.g. fluency in older runs, has no line)
+    series.retain(|s| !s.points.is_empty());
     let mut out = two_chart_svg_open();
     chart(
         &mut out,
@@ -255,11 +258,15 @@ mod tests {
     #[test]
     fn reward_curves_draw_the_total_its_terms_and_the_entropy() {
         let log = concat!(
-            "{\"step\":1,\"reward\":1.0,\"reward_intent\":0.2,\"reward_emotion\":0.1,\"reward_novelty\":0.9,\"policy_entropy\":2.1}\n",
+            "{\"step\":1,\"reward\":1.0,\"reward_intent\":0.2,\"reward_emotion\":0.1,\"reward_novelty\":0.9,\"reward_fluency\":1.0,\"policy_entropy\":2.1}\n",
             "{\"step\":2,\"reward\":1.2,\"reward_intent\":0.4,\"reward_emotion\":0.1,\"reward_novelty\":0.9,\"policy_entropy\":2.0}\n",
         );
+        // (fluency is logged on one line only: it still gets its line; a term on no line gets none)
         let svg = rewards_svg(log);
-        assert_eq!(svg.matches("<polyline").count(), 5);
+        assert_eq!(svg.matches("<polyline").count(), 6);
+        assert!(svg.contains("fluency"));
+        let older: String = log.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        assert_eq!(rewards_svg(&older).matches("<polyline").count(), 5);
         assert!(svg.contains("intent (judge)") && svg.contains("policy entropy"));
     }
 }

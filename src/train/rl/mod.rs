@@ -305,6 +305,7 @@ fn mean_reward(r: &[Reward]) -> Reward {
         intent: sum(|r| r.intent),
         emotion: sum(|r| r.emotion),
         novelty: sum(|r| r.novelty),
+        fluency: sum(|r| r.fluency),
     }
 }
 

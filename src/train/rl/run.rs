@@ -106,6 +106,7 @@ impl RlConfig {
             ("reward.intent", w.intent),
             ("reward.emotion", w.emotion),
             ("reward.novelty", w.novelty),
+            ("reward.fluency", w.fluency),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!("rl.{name} must be a finite number ≥ 0, found {v}"));
@@ -273,6 +274,7 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
                 out,
                 &json!({"step": state.step, "reward": log.reward.total, "reward_intent": log.reward.intent,
                         "reward_emotion": log.reward.emotion, "reward_novelty": log.reward.novelty,
+                        "reward_fluency": log.reward.fluency,
                         "policy_entropy": log.policy_entropy, "kl": log.kl, "intents": intents}),
             )?;
         }
