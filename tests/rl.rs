@@ -3,6 +3,7 @@
 
 mod common;
 
+use burn::module::Module;
 use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -63,6 +64,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         grad_clip: 1.0,
         kl_weight: 0.0,
         anchor_weight: 0.0,
+        decoder_weight: 1.0,
         sampler: SamplerConfig {
             steps: 2,
             ..Default::default()
@@ -93,4 +95,17 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         after > 0.5 && after > before + 0.2,
         "π(consoling) went from {before:.3} to {after:.3}; rewards {rewards:?}"
     );
+
+    // decoder_weight 0 (and no anchor): only the policy learns; the denoiser's weights stay as they were.
+    let denoiser = |l: &Learner| l.model.denoiser.clone().into_record().into_bytes().unwrap();
+    let (decoder_before, policy_before) = (denoiser(&learner), p_consoling(&learner));
+    let policy_only = StepSettings {
+        decoder_weight: 0.0,
+        ..settings
+    };
+    for step in 12..14 {
+        learner.step(&batch, &prefer, &policy_only, step).unwrap();
+    }
+    assert!(denoiser(&learner) == decoder_before);
+    assert_ne!(p_consoling(&learner), policy_before);
 }

@@ -36,6 +36,8 @@ pub struct StepSettings {
     pub kl_weight: f32,
     /// Weight of the supervised loss on the gold replies.
     pub anchor_weight: f32,
+    /// Weight of the policy gradient on the replies' log-probabilities under the decoder.
+    pub decoder_weight: f32,
     /// How the rollouts are written (steps, temperature; the seed is set per step).
     pub sampler: SamplerConfig,
     /// The supervised loss's options (block length, emotion weight).
@@ -168,8 +170,11 @@ impl Learner {
             memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
             memory_cache: None,
         };
-        let reply_logp = self.reply_log_prob(&replies, &cond, s.supervised.block, &mut rng);
-        let decoder_loss = -(reply_logp * adv).mean();
+        // (skipped at weight 0; otherwise drawn here, so the anchor's noise is what it was before the weight existed)
+        let decoder_loss = (s.decoder_weight > 0.0).then(|| {
+            let reply_logp = self.reply_log_prob(&replies, &cond, s.supervised.block, &mut rng);
+            -(reply_logp * adv).mean() * s.decoder_weight
+        });
 
         // Anchors: stay near the supervised policy and keep fitting the gold replies.
         let ref_logp = log_softmax(
@@ -183,7 +188,10 @@ impl Learner {
         let kl = (logp.clone().exp() * (logp.clone() - ref_logp))
             .sum_dim(1)
             .mean();
-        let mut total = policy_loss + decoder_loss + kl.clone() * s.kl_weight;
+        let mut total = policy_loss + kl.clone() * s.kl_weight;
+        if let Some(d) = decoder_loss {
+            total = total + d;
+        }
         if s.anchor_weight > 0.0 {
             let supervised = step::forward(
                 &self.model,

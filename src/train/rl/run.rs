@@ -45,10 +45,18 @@ pub struct RlConfig {
     pub kl_weight: f32,
     /// Weight of the supervised loss on the gold replies (the likelihood anchor).
     pub anchor_weight: f32,
+    /// Weight of the policy gradient on the decoder's reply log-probabilities (0: only the intent policy
+    /// learns from the reward; 1 when the config leaves it out).
+    #[serde(default = "one")]
+    pub decoder_weight: f32,
     pub reward: RewardWeights,
     pub seed: u64,
     pub log_every: usize,
     pub checkpoint_every: usize,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +111,7 @@ impl RlConfig {
             ("temperature", self.temperature),
             ("kl_weight", self.kl_weight),
             ("anchor_weight", self.anchor_weight),
+            ("decoder_weight", self.decoder_weight),
             ("reward.intent", w.intent),
             ("reward.emotion", w.emotion),
             ("reward.novelty", w.novelty),
@@ -236,6 +245,7 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
         grad_clip: rl.grad_clip,
         kl_weight: rl.kl_weight,
         anchor_weight: rl.anchor_weight,
+        decoder_weight: rl.decoder_weight,
         sampler: SamplerConfig {
             steps: rl.sample_steps,
             temperature: rl.temperature,
