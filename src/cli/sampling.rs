@@ -74,12 +74,13 @@ pub struct SamplingArgs {
     /// questioning, wishing, neutral.
     #[arg(long, default_value = "auto", value_parser = check_intent)]
     pub intent: String,
-    /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none).
-    #[arg(long, value_enum, default_value_t = IntentPriorArg::Design)]
+    /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none;
+    /// the prior measured worse, see README "Intent Twice").
+    #[arg(long, value_enum, default_value_t = IntentPriorArg::None)]
     pub intent_prior: IntentPriorArg,
     /// With --intent auto: draw the intent from the policy (sample; seeded like the reply) or take its most
-    /// probable one (argmax).
-    #[arg(long, value_enum, default_value_t = IntentDrawArg::Argmax)]
+    /// probable one (argmax, which repeats the previous turn's intent more often).
+    #[arg(long, value_enum, default_value_t = IntentDrawArg::Sample)]
     pub intent_draw: IntentDrawArg,
     /// Where each step's tokens are drawn: auto (our fused kernel on a GPU, the host on CPUs, lavapipe
     /// included), host (read the logits back), fused (the CubeCL kernel; WGPU only, the reference elsewhere),
@@ -155,5 +156,27 @@ impl SamplingArgs {
             seed: self.seed,
             eos_bias: self.eos_bias,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sampling: SamplingArgs,
+    }
+
+    #[test]
+    fn the_cli_defaults_choose_intents_as_the_library_does() {
+        // (the page and library users get IntentChoice::default(); the CLI must not differ from them)
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(
+            cli.sampling.intent_choice(),
+            crate::intent::policy::IntentChoice::default()
+        );
     }
 }
