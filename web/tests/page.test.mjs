@@ -76,7 +76,11 @@ test("a message gets a non-empty reply with three emotion bars; a second turn ke
     assert.equal(reply, expected.reply);
     const labels = await first.locator(".emotion-label").allTextContents();
     assert.deepEqual(labels, expected.emotion.map((e) => e.label));
+    // …and write it for the same intent, drawn from the shipped model's intent policy.
+    assert.equal((await first.locator(".intent").textContent()).trim(), `intent: ${expected.intent}`);
   }
+  // The shipped model has an intent policy, so every reply names the intent it was written for.
+  assert.match(await first.locator(".intent").textContent(), /^intent: (agreeing|acknowledging|encouraging|consoling|sympathizing|suggesting|questioning|wishing|neutral)$/);
   assert.equal(await page.getAttribute("body", "data-turns-sent"), "1");
   // The reason tagger marks "happy" in the user's message.
   const marked = await page.locator(".turn.user").first().locator("mark.reason").allTextContents();
