@@ -65,6 +65,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         kl_weight: 0.0,
         anchor_weight: 0.0,
         decoder_weight: 1.0,
+        policy_only: false,
         sampler: SamplerConfig {
             steps: 2,
             ..Default::default()
@@ -99,13 +100,35 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
     // decoder_weight 0 (and no anchor): only the policy learns; the denoiser's weights stay as they were.
     let denoiser = |l: &Learner| l.model.denoiser.clone().into_record().into_bytes().unwrap();
     let (decoder_before, policy_before) = (denoiser(&learner), p_consoling(&learner));
-    let policy_only = StepSettings {
+    let no_decoder = StepSettings {
         decoder_weight: 0.0,
         ..settings
     };
     for step in 12..14 {
-        learner.step(&batch, &prefer, &policy_only, step).unwrap();
+        learner.step(&batch, &prefer, &no_decoder, step).unwrap();
     }
     assert!(denoiser(&learner) == decoder_before);
+    assert_ne!(p_consoling(&learner), policy_before);
+
+    // policy_only: only the policy's head moves; the encoder (its emotion read) and the denoiser stay.
+    let emotions = |l: &Learner| {
+        let batch = Batch::new(&encoded.iter().collect::<Vec<_>>(), &device);
+        let logits = l.model.valid().encode(&batch).emotion_logits;
+        logits.into_data().try_to_vec::<f32>().unwrap()
+    };
+    let (decoder_before, emotions_before) = (denoiser(&learner), emotions(&learner));
+    let policy_before = p_consoling(&learner);
+    // (decoder weight 1 would move the denoiser, were it not for policy_only; these contexts have no gold
+    // replies for the anchor)
+    let head_only = StepSettings {
+        policy_only: true,
+        decoder_weight: 1.0,
+        ..no_decoder
+    };
+    for step in 14..16 {
+        learner.step(&batch, &prefer, &head_only, step).unwrap();
+    }
+    assert!(denoiser(&learner) == decoder_before);
+    assert_eq!(emotions(&learner), emotions_before);
     assert_ne!(p_consoling(&learner), policy_before);
 }

@@ -103,6 +103,11 @@ impl EncoderConfig {
 }
 
 impl EmotionContagionEncoder {
+    /// The intent policy's head π(intent | Q), when the model has one.
+    pub fn intent_head(&self) -> Option<&Linear> {
+        self.intent_head.as_ref()
+    }
+
     /// `ids`, `roles`, `reasons`: [batch, ctx_len]; `pad`: [batch, ctx_len], true at padding.
     pub fn forward(
         &self,

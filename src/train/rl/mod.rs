@@ -38,6 +38,8 @@ pub struct StepSettings {
     pub anchor_weight: f32,
     /// Weight of the policy gradient on the replies' log-probabilities under the decoder.
     pub decoder_weight: f32,
+    /// Update only the intent policy's head (no decoder gradient, no anchor).
+    pub policy_only: bool,
     /// How the rollouts are written (steps, temperature; the seed is set per step).
     pub sampler: SamplerConfig,
     /// The supervised loss's options (block length, emotion weight).
@@ -171,7 +173,7 @@ impl Learner {
             memory_cache: None,
         };
         // (skipped at weight 0; otherwise drawn here, so the anchor's noise is what it was before the weight existed)
-        let decoder_loss = (s.decoder_weight > 0.0).then(|| {
+        let decoder_loss = (s.decoder_weight > 0.0 && !s.policy_only).then(|| {
             let reply_logp = self.reply_log_prob(&replies, &cond, s.supervised.block, &mut rng);
             -(reply_logp * adv).mean() * s.decoder_weight
         });
@@ -192,7 +194,7 @@ impl Learner {
         if let Some(d) = decoder_loss {
             total = total + d;
         }
-        if s.anchor_weight > 0.0 {
+        if s.anchor_weight > 0.0 && !s.policy_only {
             let supervised = step::forward(
                 &self.model,
                 &encoded,
@@ -205,7 +207,10 @@ impl Learner {
         }
         let loss = total.clone().into_scalar::<f32>();
         anyhow::ensure!(loss.is_finite(), "the RL loss became {loss}; lower rl.lr");
-        let mut grads = GradientsParams::from_grads(total.backward(), &self.model);
+        let mut grads = match (s.policy_only, self.model.encoder.intent_head()) {
+            (true, Some(head)) => GradientsParams::from_module(&mut total.backward(), head),
+            _ => GradientsParams::from_grads(total.backward(), &self.model),
+        };
         super::clip::clip_global_norm(&self.model, &mut grads, s.grad_clip);
         // Module clones share their tensors; the old handle is dropped as soon as the step returns.
         self.model = self.optim.step(s.lr, self.model.clone(), grads);

@@ -49,6 +49,11 @@ pub struct RlConfig {
     /// learns from the reward; 1 when the config leaves it out).
     #[serde(default = "one")]
     pub decoder_weight: f32,
+    /// Update only the intent policy's head: the encoder and the decoder stay the supervised model's, so a
+    /// reply written for a given intent is unchanged and only the choice of intent learns (`decoder_weight` and
+    /// `anchor_weight` are then unused). Default false.
+    #[serde(default)]
+    pub policy_only: bool,
     pub reward: RewardWeights,
     pub seed: u64,
     pub log_every: usize,
@@ -246,6 +251,7 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
         kl_weight: rl.kl_weight,
         anchor_weight: rl.anchor_weight,
         decoder_weight: rl.decoder_weight,
+        policy_only: rl.policy_only,
         sampler: SamplerConfig {
             steps: rl.sample_steps,
             temperature: rl.temperature,
