@@ -8,7 +8,9 @@ mod cube;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
-use super::{Implementation, fused_supported};
+use super::Implementation;
+#[cfg(feature = "gpu")]
+use super::fused_supported;
 
 /// `logits` [n, vocab], `targets` [n] → NLL [n].
 pub fn token_nll(

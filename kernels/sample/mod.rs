@@ -19,7 +19,9 @@ pub mod reference;
 
 use burn::prelude::*;
 
-use super::{Implementation, fused_supported};
+use super::Implementation;
+#[cfg(feature = "gpu")]
+use super::fused_supported;
 use crate::diffusion::draw::DrawParams;
 
 /// `logits` [n, vocab], `uniforms` [n] → (token [n], its probability [n], NaN where a position's logits are not
