@@ -179,17 +179,7 @@ impl Learner {
         });
 
         // Anchors: stay near the supervised policy and keep fitting the gold replies.
-        let ref_logp = log_softmax(
-            self.reference
-                .encode(&Batch::new(&encoded, &self.responder.device))
-                .intent_logits
-                .expect("the reference has the same policy"),
-            1,
-        );
-        let ref_logp = Tensor::<2>::from_data(ref_logp.into_data(), &self.device);
-        let kl = (logp.clone().exp() * (logp.clone() - ref_logp))
-            .sum_dim(1)
-            .mean();
+        let kl = self.kl_to_reference(&encoded, logp);
         let mut total = policy_loss + kl.clone() * s.kl_weight;
         if let Some(d) = decoder_loss {
             total = total + d;
@@ -221,6 +211,19 @@ impl Learner {
             kl: kl.into_scalar::<f32>(),
             intents: shares(&intents),
         })
+    }
+
+    /// KL(π_θ ‖ π_ref) of the intent policy on the contexts, averaged; `logp` is log π_θ, [contexts, 9].
+    fn kl_to_reference(&self, encoded: &[&EncodedSample], logp: Tensor<2>) -> Tensor<1> {
+        let ref_logp = log_softmax(
+            self.reference
+                .encode(&Batch::new(encoded, &self.responder.device))
+                .intent_logits
+                .expect("the reference has the same policy"),
+            1,
+        );
+        let ref_logp = Tensor::<2>::from_data(ref_logp.into_data(), &self.device);
+        (logp.clone().exp() * (logp - ref_logp)).sum_dim(1).mean()
     }
 
     /// For each reply, the probability the encoder gives its context's emotion when it reads the reply as a
