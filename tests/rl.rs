@@ -104,9 +104,12 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         decoder_weight: 0.0,
         ..settings
     };
-    for step in 12..14 {
-        learner.step(&batch, &prefer, &no_decoder, step).unwrap();
-    }
+    let steps = |l: &mut Learner, settings: &StepSettings, seeds: std::ops::Range<u64>| {
+        for seed in seeds {
+            l.step(&batch, &prefer, settings, seed).unwrap();
+        }
+    };
+    steps(&mut learner, &no_decoder, 12..14);
     assert!(denoiser(&learner) == decoder_before);
     assert_ne!(p_consoling(&learner), policy_before);
 
@@ -125,9 +128,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         decoder_weight: 1.0,
         ..no_decoder
     };
-    for step in 14..16 {
-        learner.step(&batch, &prefer, &head_only, step).unwrap();
-    }
+    steps(&mut learner, &head_only, 14..16);
     assert!(denoiser(&learner) == decoder_before);
     assert_eq!(emotions(&learner), emotions_before);
     assert_ne!(p_consoling(&learner), policy_before);

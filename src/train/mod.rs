@@ -8,16 +8,16 @@ mod config;
 pub mod contrast;
 mod inputs;
 pub mod rl;
+mod setup;
 pub mod step;
 
 pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};
-use inputs::reason_tagger;
 pub use inputs::{label_intents, read_annotations, read_judge, read_lexicon};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -29,8 +29,6 @@ use crate::checkpoint as ckpt;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::samples;
 use crate::model::{EncodedSample, encode_sample};
-use crate::reason::ReasonTagger;
-use crate::tokenizer::TextTokenizer;
 
 /// Where the Empath and VADER lexicons are read from when the run starts.
 pub const DEFAULT_LEXICON_DIR: &str = "../shared/data/lexicons";
@@ -72,67 +70,13 @@ pub struct TrainState {
 pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let out = &opts.out;
     let resuming = opts.resume;
-    if resuming && !ckpt::has_generation(out) {
-        if ckpt::has(out, ckpt::WEIGHTS) {
-            bail!(
-                "--resume: {} holds weights but no resume state ({}/{}; shipped checkpoints leave out the optimizer \
-                 state); start a new run with --config into another --out",
-                out.display(),
-                ckpt::RESUME_DIR,
-                ckpt::LATEST
-            );
-        }
-        bail!(
-            "--resume: {} has no checkpoint to resume from; start a new run without --resume",
-            out.display()
-        );
-    }
-    if !resuming && (ckpt::has(out, ckpt::WEIGHTS) || ckpt::has_generation(out)) {
-        bail!(
-            "{} already holds a checkpoint; pass --resume to continue it or choose another --out",
-            out.display()
-        );
-    }
-    let mut cfg = if resuming {
-        let cfg = ckpt::read_json::<RunConfig>(out, ckpt::CONFIG)?;
-        cfg.validate()
-            .map_err(|m| anyhow::anyhow!("{}: {m}", out.join(ckpt::CONFIG).display()))?;
-        cfg
-    } else {
-        let path = opts
-            .config
-            .as_deref()
-            .context("--config FILE is required for a new run")?;
-        RunConfig::load(path)?
-    };
+    let mut cfg = setup::run_config(&opts)?;
 
     let data_dir = resolve_data_dir(opts.data.as_deref())?;
     let train_convs = load_split(&data_dir, "train")?;
     let valid_convs = load_split(&data_dir, "valid")?;
 
-    let (tokenizer, tagger) = if resuming {
-        let tok = TextTokenizer::from_bytes(&std::fs::read(out.join(ckpt::TOKENIZER))?)?;
-        let reasons = ReasonTagger::from_bytes(&ckpt::read_reasons(out)?)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
-        (tok, reasons)
-    } else {
-        eprintln!(
-            "training a {}-token BPE tokenizer on the train split…",
-            cfg.model.vocab_size
-        );
-        let texts: Vec<String> = train_convs
-            .iter()
-            .flat_map(|c| c.turns.iter().cloned())
-            .collect();
-        let tok = TextTokenizer::train(texts.into_iter(), cfg.model.vocab_size)?;
-        let tagger = reason_tagger(&cfg.train.reason_tags, opts.lexicons.as_deref())?;
-        cfg.model.vocab_size = tok.vocab_size();
-        ckpt::write_atomic(out, ckpt::TOKENIZER, tok.to_json()?.as_bytes())?;
-        let (file, bytes) = tagger.to_file();
-        ckpt::write_atomic(out, file, &bytes)?;
-        ckpt::write_json(out, ckpt::CONFIG, &cfg)?;
-        (tok, tagger)
-    };
+    let (tokenizer, tagger) = setup::tokenizer_and_tagger(&opts, &mut cfg, &train_convs)?;
     if opts.max_steps.is_some() {
         cfg.train.max_steps = opts.max_steps;
     }

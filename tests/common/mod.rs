@@ -55,3 +55,13 @@ pub fn condition(
         memory_cache: None,
     }
 }
+
+/// A noisy reply for each of the two fixture samples, [2][REPLY] (all [MASK] in the first).
+pub fn x_t() -> Vec<Vec<u32>> {
+    vec![
+        vec![2; REPLY],
+        (20..20 + REPLY as u32)
+            .map(|t| if t % 3 == 0 { 2 } else { t })
+            .collect(),
+    ]
+}

@@ -7,15 +7,18 @@
 
 mod reward;
 mod run;
+mod stats;
 
 pub use reward::{Reward, RewardWeights, Rollout, mimicry};
 pub use run::{RlConfig, RlOptions, train_rl};
+pub use stats::group_advantages;
+use stats::{draw, entropy, mean_reward, shares};
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 use rand::rngs::StdRng;
-use rand::{Rng, RngExt, SeedableRng};
+use rand::{Rng, SeedableRng};
 
 use super::step::{self, StepOptions};
 use crate::diffusion::sampler::SamplerConfig;
@@ -157,23 +160,23 @@ impl Learner {
             .gather(1, intent_t.clone().unsqueeze_dim(1))
             .squeeze_dim(1);
         let policy_loss = -(picked * adv.clone()).mean();
-        let cond = Condition {
-            memory: enc.h.clone().select(0, owner_t.clone()),
-            // (the padding of the repeated rows built afresh: a selected Bool tensor comes back as U8 on Flex)
-            memory_pad: Batch::new(&repeated.iter().collect::<Vec<_>>(), &self.device).ctx_pad,
-            emotion: Tensor::from_data(
-                TensorData::new(
-                    owner.iter().map(|&c| ctx_emotion[c] as i64).collect(),
-                    [rows],
-                ),
-                &self.device,
-            ),
-            intent: intent_t,
-            memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
-            memory_cache: None,
-        };
         // (skipped at weight 0; otherwise drawn here, so the anchor's noise is what it was before the weight existed)
         let decoder_loss = (s.decoder_weight > 0.0 && !s.policy_only).then(|| {
+            let cond = Condition {
+                memory: enc.h.clone().select(0, owner_t.clone()),
+                // (the padding of the repeated rows built afresh: a selected Bool tensor comes back as U8 on Flex)
+                memory_pad: Batch::new(&repeated.iter().collect::<Vec<_>>(), &self.device).ctx_pad,
+                emotion: Tensor::from_data(
+                    TensorData::new(
+                        owner.iter().map(|&c| ctx_emotion[c] as i64).collect(),
+                        [rows],
+                    ),
+                    &self.device,
+                ),
+                intent: intent_t,
+                memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
+                memory_cache: None,
+            };
             let reply_logp = self.reply_log_prob(&replies, &cond, s.supervised.block, &mut rng);
             -(reply_logp * adv).mean() * s.decoder_weight
         });
@@ -300,61 +303,4 @@ impl Learner {
         let weight = Tensor::<2>::from_data(TensorData::new(weight, [rows, len]), &self.device);
         (logp * weight).sum_dim(1).squeeze_dim(1)
     }
-}
-
-/// Each reward minus the mean of its group (`group` consecutive rollouts share a context).
-pub fn group_advantages(rewards: &[Reward], group: usize) -> Vec<f32> {
-    rewards
-        .chunks(group.max(1))
-        .flat_map(|g| {
-            let mean = g.iter().map(|r| r.total).sum::<f32>() / g.len() as f32;
-            g.iter().map(move |r| r.total - mean)
-        })
-        .collect()
-}
-
-fn mean_reward(r: &[Reward]) -> Reward {
-    let n = r.len().max(1) as f32;
-    let sum = |f: fn(&Reward) -> f32| r.iter().map(f).sum::<f32>() / n;
-    Reward {
-        total: sum(|r| r.total),
-        intent: sum(|r| r.intent),
-        emotion: sum(|r| r.emotion),
-        novelty: sum(|r| r.novelty),
-        fluency: sum(|r| r.fluency),
-    }
-}
-
-fn entropy(probs: &[f32]) -> f32 {
-    let rows = probs.chunks(N_INTENTS);
-    let n = rows.len().max(1) as f32;
-    rows.map(|p| {
-        -p.iter()
-            .filter(|q| **q > 0.0)
-            .map(|q| q * q.ln())
-            .sum::<f32>()
-    })
-    .sum::<f32>()
-        / n
-}
-
-fn shares(intents: &[usize]) -> [f32; N_INTENTS] {
-    let mut s = [0.0; N_INTENTS];
-    for &i in intents {
-        s[i] += 1.0 / intents.len() as f32;
-    }
-    s
-}
-
-/// One index drawn from the probabilities `p`.
-fn draw(p: &[f32], rng: &mut impl Rng) -> usize {
-    let total: f32 = p.iter().sum();
-    let mut u = rng.random::<f32>() * total;
-    for (i, q) in p.iter().enumerate() {
-        if u < *q {
-            return i;
-        }
-        u -= q;
-    }
-    p.len() - 1
 }

@@ -1,0 +1,83 @@
+//! Opening a training run: the output folder checked against `--resume`, the run config (the file's for a new
+//! run, the checkpoint's own on resume), and the tokenizer and reason tagger (trained and written for a new run,
+//! read back on resume).
+
+use anyhow::{Context, bail};
+
+use super::inputs::reason_tagger;
+use super::{RunConfig, TrainOptions};
+use crate::checkpoint as ckpt;
+use crate::reason::ReasonTagger;
+use crate::tokenizer::TextTokenizer;
+
+/// The run's config, after checking that `opts.out` suits a new run or a resumed one.
+pub(super) fn run_config(opts: &TrainOptions) -> anyhow::Result<RunConfig> {
+    let out = &opts.out;
+    let resuming = opts.resume;
+    if resuming && !ckpt::has_generation(out) {
+        if ckpt::has(out, ckpt::WEIGHTS) {
+            bail!(
+                "--resume: {} holds weights but no resume state ({}/{}; shipped checkpoints leave out the optimizer \
+                 state); start a new run with --config into another --out",
+                out.display(),
+                ckpt::RESUME_DIR,
+                ckpt::LATEST
+            );
+        }
+        bail!(
+            "--resume: {} has no checkpoint to resume from; start a new run without --resume",
+            out.display()
+        );
+    }
+    if !resuming && (ckpt::has(out, ckpt::WEIGHTS) || ckpt::has_generation(out)) {
+        bail!(
+            "{} already holds a checkpoint; pass --resume to continue it or choose another --out",
+            out.display()
+        );
+    }
+    if resuming {
+        let cfg = ckpt::read_json::<RunConfig>(out, ckpt::CONFIG)?;
+        cfg.validate()
+            .map_err(|m| anyhow::anyhow!("{}: {m}", out.join(ckpt::CONFIG).display()))?;
+        Ok(cfg)
+    } else {
+        let path = opts
+            .config
+            .as_deref()
+            .context("--config FILE is required for a new run")?;
+        Ok(RunConfig::load(path)?)
+    }
+}
+
+/// The run's tokenizer and reason tagger: read from `opts.out` on resume; for a new run trained on the train
+/// split's turns (the vocabulary size in `cfg` set to the tokenizer's) and written with the config.
+pub(super) fn tokenizer_and_tagger(
+    opts: &TrainOptions,
+    cfg: &mut RunConfig,
+    train_convs: &[crate::data::Conversation],
+) -> anyhow::Result<(TextTokenizer, ReasonTagger)> {
+    let out = &opts.out;
+    Ok(if opts.resume {
+        let tok = TextTokenizer::from_bytes(&std::fs::read(out.join(ckpt::TOKENIZER))?)?;
+        let reasons = ReasonTagger::from_bytes(&ckpt::read_reasons(out)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+        (tok, reasons)
+    } else {
+        eprintln!(
+            "training a {}-token BPE tokenizer on the train split…",
+            cfg.model.vocab_size
+        );
+        let texts: Vec<String> = train_convs
+            .iter()
+            .flat_map(|c| c.turns.iter().cloned())
+            .collect();
+        let tok = TextTokenizer::train(texts.into_iter(), cfg.model.vocab_size)?;
+        let tagger = reason_tagger(&cfg.train.reason_tags, opts.lexicons.as_deref())?;
+        cfg.model.vocab_size = tok.vocab_size();
+        ckpt::write_atomic(out, ckpt::TOKENIZER, tok.to_json()?.as_bytes())?;
+        let (file, bytes) = tagger.to_file();
+        ckpt::write_atomic(out, file, &bytes)?;
+        ckpt::write_json(out, ckpt::CONFIG, &*cfg)?;
+        (tok, tagger)
+    })
+}
