@@ -56,11 +56,13 @@ impl Engine {
         tokenizer_json: &[u8],
         reasons: &[u8],
     ) -> Result<Engine, JsError> {
-        let device = Device::flex();
-        let responder =
-            Responder::from_bytes(config_json, weights, tokenizer_json, reasons, &device)
-                .map_err(|e| JsError::new(&format!("cannot load the checkpoint: {e}")))?;
-        Ok(Engine { responder })
+        Engine::load(
+            config_json,
+            weights,
+            tokenizer_json,
+            reasons,
+            &Device::flex(),
+        )
     }
 
     /// Adds the checkpoint's lexical emotion reader (`emotion_ngrams.bin`, f32 or f16), fused with the encoder's
@@ -116,10 +118,7 @@ impl Engine {
             .init_async()
             .await
             .map_err(|e| JsError::new(&format!("WebGPU is not available: {e}")))?;
-        let responder =
-            Responder::from_bytes(&config_json, weights, &tokenizer_json, &reasons, &device)
-                .map_err(|e| JsError::new(&format!("cannot load the checkpoint: {e}")))?;
-        Ok(Engine { responder })
+        Engine::load(&config_json, weights, &tokenizer_json, &reasons, &device)
     }
 
     /// [`Engine::respond`], awaiting the GPU instead of blocking on it (the only way in a browser).
@@ -127,6 +126,22 @@ impl Engine {
         answer(&self.responder, &request)
             .await
             .map_err(|e| JsError::new(&e))
+    }
+}
+
+impl Engine {
+    /// The model from a checkpoint's files on `device` (both constructors).
+    fn load(
+        config_json: &[u8],
+        weights: Vec<u8>,
+        tokenizer_json: &[u8],
+        reasons: &[u8],
+        device: &Device,
+    ) -> Result<Engine, JsError> {
+        let responder =
+            Responder::from_bytes(config_json, weights, tokenizer_json, reasons, device)
+                .map_err(|e| JsError::new(&format!("cannot load the checkpoint: {e}")))?;
+        Ok(Engine { responder })
     }
 }
 
