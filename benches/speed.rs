@@ -56,7 +56,7 @@ fn synthetic_batch(cfg: &RunConfig) -> Vec<EncodedSample> {
             emotion: i % 32,
             intent: i % 10,
             truncated: false,
-            lexical: Vec::new(),
+            lexical: Default::default(),
         })
         .collect()
 }

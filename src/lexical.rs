@@ -1,39 +1,66 @@
-//! The lexical emotion reader: multinomial logistic regression over TF-IDF vectors (sublinear tf, smoothed idf
-//! from the train split, L2-normalised) of hashed word 1–2-grams and character 3–5-grams of the whole context (every turn, however long — the encoder sees only its window), the linear
-//! model that issue 10 measured at 42 % on ED test. At inference its probabilities are fused with the encoder's,
-//! p ∝ (p_encoder · p_lexical^β)^(1/(1+β)) — a weighted geometric mean, so the fused probabilities stay as spread
-//! as their inputs — with β tuned on the validation split (`reflectdiffu emotion train`).
+//! The lexical emotion reader: two bag-of-words models of the whole context (every turn, however long — the
+//! encoder sees only its window), fused with the encoder's emotion.
+//! * a multinomial logistic regression over TF-IDF vectors (sublinear tf, smoothed idf from the train split,
+//!   L2-normalised) of hashed word 1–2-grams and character 3–5-grams, the linear model that issue 10 measured at
+//!   42 % on ED test;
+//! * a bag of embeddings (`crate::bag`, fastText's classifier) over hashed word 1–2-grams, which shares a
+//!   low-rank space between words and so reads differently.
+//!
+//! At inference p ∝ (p_encoder · p_regression^β · p_bag^γ)^(1/(1+β+γ)) — a weighted geometric mean, so the fused
+//! probabilities stay as spread as their inputs — with β and γ tuned on the validation split
+//! (`reflectdiffu emotion train`).
 
+use crate::bag::{BagSettings, EmbeddingBag};
 use crate::linear::HashedLinear;
 
 /// The file a checkpoint keeps it in.
 pub const FILE: &str = "emotion_ngrams.bin";
-const MAGIC: &[u8; 8] = b"RDEMO02\0";
-/// The same layout with the idf table and the weights as f16 (half the size; what the web page downloads).
-const MAGIC_F16: &[u8; 8] = b"RDEMH02\0";
+/// Regression only (β, idf, weights); still read.
+const MAGIC_V2: &[u8; 8] = b"RDEMO02\0";
+const MAGIC_V2_F16: &[u8; 8] = b"RDEMH02\0";
+/// β, γ, the bag's width, then idf, regression weights and the bag's values.
+const MAGIC: &[u8; 8] = b"RDEMO03\0";
+/// The same layout with every value after the header as f16 (half the size; what the web page downloads).
+const MAGIC_F16: &[u8; 8] = b"RDEMH03\0";
 const BITS: u32 = 17;
+/// Hash width of the word 1–2-grams the embedding bag reads.
+const BAG_BITS: u32 = 16;
 const CLASSES: usize = crate::data::EMOTIONS.len();
 
-/// A trained reader and its fusion weight β.
+/// A trained reader and its fusion weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LexicalEmotion {
     model: HashedLinear,
     /// Inverse document frequency of each hashed feature (2^BITS).
     idf: Vec<f32>,
-    /// β in p ∝ p_encoder · p_lexical^β (0 = the encoder alone).
+    bag: Option<EmbeddingBag>,
+    /// β: the regression's weight in the fusion (0 = leave it out).
     pub weight: f32,
+    /// γ: the embedding bag's weight in the fusion (0 = leave it out; ignored without a bag).
+    pub bag_weight: f32,
+}
+
+/// What the reader reads of a context: the regression's n-grams and the bag's word n-grams, hashed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContextFeatures {
+    pub ngrams: Vec<u32>,
+    pub words: Vec<u32>,
 }
 
 /// The hashed features of a context (turns oldest first).
-pub fn features(turns: &[String]) -> Vec<u32> {
+pub fn features(turns: &[String]) -> ContextFeatures {
     let h = |parts: &[&str]| crate::hashing::feature(parts, BITS);
+    let hw = |parts: &[&str]| crate::hashing::feature(parts, BAG_BITS);
     let mut f = vec![h(&["bias"])];
+    let mut words = Vec::new();
     for turn in turns {
         let w = crate::intent::judge::words(turn);
         for (i, x) in w.iter().enumerate() {
             f.push(h(&["w", x]));
+            words.push(hw(&["w", x]));
             if let Some(y) = w.get(i + 1) {
                 f.push(h(&["b", x, y]));
+                words.push(hw(&["b", x, y]));
             }
         }
         let chars: Vec<char> = format!(" {} ", w.join(" ")).chars().collect();
@@ -44,7 +71,7 @@ pub fn features(turns: &[String]) -> Vec<u32> {
             }
         }
     }
-    f
+    ContextFeatures { ngrams: f, words }
 }
 
 /// The TF-IDF vector of a feature list: (1 + ln tf) · idf per distinct feature, L2-normalised.
@@ -72,12 +99,19 @@ fn tfidf(idf: &[f32], features: &[u32]) -> Vec<(u32, f32)> {
 }
 
 impl LexicalEmotion {
-    /// Trains on (context, emotion) pairs; β starts at 1 (set it with [`Self::weight`]).
-    pub fn train(data: &[(Vec<String>, usize)], epochs: usize, lr: f32, seed: u64) -> Self {
-        let feats: Vec<Vec<u32>> = data.iter().map(|(t, _)| features(t)).collect();
+    /// Trains the regression (AdaGrad, `epochs` passes at `lr`) and, given its settings, the embedding bag on
+    /// (context, emotion) pairs; β starts at 1 and γ at 1 with a bag, 0 without (set them by tuning).
+    pub fn train(
+        data: &[(Vec<String>, usize)],
+        epochs: usize,
+        lr: f32,
+        bag: Option<BagSettings>,
+        seed: u64,
+    ) -> Self {
+        let feats: Vec<ContextFeatures> = data.iter().map(|(t, _)| features(t)).collect();
         let mut df = vec![0u32; 1 << BITS];
         for f in &feats {
-            let mut seen = f.clone();
+            let mut seen = f.ngrams.clone();
             seen.sort_unstable();
             seen.dedup();
             seen.into_iter().for_each(|k| df[k as usize] += 1);
@@ -90,34 +124,67 @@ impl LexicalEmotion {
         let rows: Vec<(Vec<(u32, f32)>, usize)> = feats
             .iter()
             .zip(data)
-            .map(|(f, (_, e))| (tfidf(&idf, f), *e))
+            .map(|(f, (_, e))| (tfidf(&idf, &f.ngrams), *e))
             .collect();
+        let model = HashedLinear::train(&rows, CLASSES, BITS, epochs, lr, seed);
+        let bag = bag.map(|settings| {
+            let rows: Vec<(Vec<u32>, usize)> = feats
+                .into_iter()
+                .zip(data)
+                .map(|(f, (_, e))| (f.words, *e))
+                .collect();
+            EmbeddingBag::train(&rows, CLASSES, BAG_BITS, settings, seed)
+        });
         Self {
-            model: HashedLinear::train(&rows, CLASSES, BITS, epochs, lr, seed),
+            model,
             idf,
+            bag_weight: if bag.is_some() { 1.0 } else { 0.0 },
+            bag,
             weight: 1.0,
         }
     }
 
-    /// P(emotion | context) of the lexical model alone, from the context's [`features`].
-    pub fn probabilities(&self, features: &[u32]) -> Vec<f32> {
-        self.model.probabilities(&tfidf(&self.idf, features))
+    /// P(emotion | context) of the regression alone.
+    pub fn probabilities(&self, features: &ContextFeatures) -> Vec<f32> {
+        self.model
+            .probabilities(&tfidf(&self.idf, &features.ngrams))
+    }
+
+    /// P(emotion | context) of the embedding bag alone, when the reader has one.
+    pub fn bag_probabilities(&self, features: &ContextFeatures) -> Option<Vec<f32>> {
+        let bag = self.bag.as_ref()?;
+        Some(if features.words.is_empty() {
+            vec![1.0 / CLASSES as f32; CLASSES]
+        } else {
+            bag.probabilities(&features.words)
+        })
+    }
+
+    pub fn has_bag(&self) -> bool {
+        self.bag.is_some()
     }
 
     /// Fuses the encoder's probabilities `p` (32) with this reader's on `features`, in place: the weighted
-    /// geometric mean (p^1 · q^β)^(1/(1+β)), renormalised.
-    pub fn fuse(&self, p: &mut [f32], features: &[u32]) {
-        if self.weight == 0.0 || features.is_empty() {
+    /// geometric mean (p · q^β · r^γ)^(1/(1+β+γ)), renormalised.
+    pub fn fuse(&self, p: &mut [f32], features: &ContextFeatures) {
+        if features.ngrams.is_empty() {
             return;
         }
-        self.fuse_probabilities(p, &self.probabilities(features));
+        let q = self.probabilities(features);
+        self.fuse_probabilities(p, &q, self.bag_probabilities(features).as_deref());
     }
 
-    /// [`Self::fuse`] with this reader's probabilities `q` already computed.
-    pub fn fuse_probabilities(&self, p: &mut [f32], q: &[f32]) {
-        let k = 1.0 / (1.0 + self.weight);
-        for (a, b) in p.iter_mut().zip(q) {
-            *a = ((a.max(1e-12).ln() + self.weight * b.max(1e-12).ln()) * k).exp();
+    /// [`Self::fuse`] with the regression's probabilities `q` and the bag's `r` already computed.
+    pub fn fuse_probabilities(&self, p: &mut [f32], q: &[f32], r: Option<&[f32]>) {
+        let (beta, gamma) = (self.weight, if r.is_some() { self.bag_weight } else { 0.0 });
+        if beta == 0.0 && gamma == 0.0 {
+            return;
+        }
+        let k = 1.0 / (1.0 + beta + gamma);
+        let ln = |x: f32| x.max(1e-12).ln();
+        for (c, a) in p.iter_mut().enumerate() {
+            let bag = r.map_or(0.0, |r| gamma * ln(r[c]));
+            *a = ((ln(*a) + beta * ln(q[c]) + bag) * k).exp();
         }
         let sum: f32 = p.iter().sum();
         if sum > 0.0 && sum.is_finite() {
@@ -125,61 +192,103 @@ impl LexicalEmotion {
         }
     }
 
-    /// `RDEMO02\0`, β, the idf table, then the weights, all little-endian f32.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut head = MAGIC.to_vec();
-        head.extend(self.weight.to_le_bytes());
-        for v in &self.idf {
-            head.extend(v.to_le_bytes());
-        }
-        self.model.to_bytes(&head)
+    fn header(&self, magic: &[u8]) -> Vec<u8> {
+        let mut out = magic.to_vec();
+        out.extend(self.weight.to_le_bytes());
+        out.extend(self.bag_weight.to_le_bytes());
+        out.extend((self.bag.as_ref().map_or(0, |b| b.dim()) as u32).to_le_bytes());
+        out
     }
 
-    /// As [`Self::to_bytes`] with the idf table and the weights as f16 (`RDEMH02\0`); β stays f32.
+    fn values(&self) -> impl Iterator<Item = &f32> {
+        let bag = self.bag.iter().flat_map(|b| b.values());
+        self.idf.iter().chain(self.model.weights()).chain(bag)
+    }
+
+    /// `RDEMO03\0`, β, γ, the bag's width (0: none), then the idf table, the regression's weights and the bag's
+    /// values, all little-endian f32.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.header(MAGIC);
+        for v in self.values() {
+            out.extend(v.to_le_bytes());
+        }
+        out
+    }
+
+    /// As [`Self::to_bytes`] with every value after the header as f16 (`RDEMH03\0`).
     pub fn to_bytes_f16(&self) -> Vec<u8> {
-        let mut out = MAGIC_F16.to_vec();
-        out.extend(self.weight.to_le_bytes());
-        for v in self.idf.iter().chain(self.model.weights()) {
+        let mut out = self.header(MAGIC_F16);
+        for v in self.values() {
             out.extend(burn::tensor::f16::from_f32(*v).to_le_bytes());
         }
         out
     }
 
-    /// Reads either layout ([`Self::to_bytes`] or [`Self::to_bytes_f16`]).
+    /// Reads any layout this module writes or wrote (v3 or the regression-only v2, f32 or f16).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
         let bad = || {
             format!(
                 "not a lexical emotion reader ({FILE}, written by `reflectdiffu emotion train`)"
             )
         };
-        let width = if bytes.starts_with(MAGIC) {
-            4
-        } else if bytes.starts_with(MAGIC_F16) {
-            2
-        } else {
-            return Err(bad());
+        let magic = bytes.get(..8).ok_or_else(bad)?;
+        let (width, v3) = match magic {
+            m if m == MAGIC => (4, true),
+            m if m == MAGIC_F16 => (2, true),
+            m if m == MAGIC_V2 => (4, false),
+            m if m == MAGIC_V2_F16 => (2, false),
+            _ => return Err(bad()),
         };
-        let (buckets, classes) = (1usize << BITS, CLASSES);
-        if bytes.len() != 12 + width * buckets * (1 + classes) {
+        let word = |i: usize| -> Result<[u8; 4], String> {
+            bytes
+                .get(8 + 4 * i..12 + 4 * i)
+                .map(|b| b.try_into().expect("4 bytes"))
+                .ok_or_else(bad)
+        };
+        let weight = f32::from_le_bytes(word(0)?);
+        let (bag_weight, dim, head) = if v3 {
+            (
+                f32::from_le_bytes(word(1)?),
+                u32::from_le_bytes(word(2)?) as usize,
+                20,
+            )
+        } else {
+            (0.0, 0, 12)
+        };
+        let valid = |w: f32| w >= 0.0 && w.is_finite();
+        let buckets = 1usize << BITS;
+        let bag_len = if dim == 0 {
+            0
+        } else {
+            EmbeddingBag::value_count(CLASSES, BAG_BITS, dim)
+        };
+        if !valid(weight)
+            || !valid(bag_weight)
+            || dim > 1024
+            || bytes.len() != head + width * (buckets * (1 + CLASSES) + bag_len)
+        {
             return Err(bad());
         }
-        let weight = f32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if !(weight >= 0.0 && weight.is_finite()) {
-            return Err(bad());
-        }
-        let values: Vec<f32> = bytes[12..]
+        let values: Vec<f32> = bytes[head..]
             .chunks_exact(width)
             .map(|b| match b {
                 [a, b] => burn::tensor::f16::from_le_bytes([*a, *b]).to_f32(),
                 _ => f32::from_le_bytes(b.try_into().expect("4 bytes")),
             })
             .collect();
-        let (idf, weights) = values.split_at(buckets);
-        let model = HashedLinear::from_weights(classes, BITS, weights.to_vec()).ok_or_else(bad)?;
+        let (idf, rest) = values.split_at(buckets);
+        let (weights, bag) = rest.split_at(buckets * CLASSES);
+        let model = HashedLinear::from_weights(CLASSES, BITS, weights.to_vec()).ok_or_else(bad)?;
+        let bag = match dim {
+            0 => None,
+            _ => Some(EmbeddingBag::from_values(CLASSES, BAG_BITS, dim, bag).ok_or_else(bad)?),
+        };
         Ok(Self {
             model,
             idf: idf.to_vec(),
+            bag,
             weight,
+            bag_weight,
         })
     }
 }
@@ -201,24 +310,31 @@ mod tests {
         .take(40)
         .map(|(t, e)| (vec![t.to_string()], *e))
         .collect();
-        let mut r = LexicalEmotion::train(&data, 3, 0.5, 0);
+        let bag = BagSettings {
+            dim: 8,
+            epochs: 10,
+            lr: 0.5,
+        };
+        let mut r = LexicalEmotion::train(&data, 3, 0.5, Some(bag), 0);
         let f = features(&["so proud of him".to_string()]);
         let p = r.probabilities(&f);
         assert!(p[26] > p[0] && p[26] > 0.5);
-        // Fusion moves a flat encoder towards the lexical reading, never past it; β = 0 leaves it alone.
+        let b = r.bag_probabilities(&f).unwrap();
+        assert!(b[26] > b[0] && b[26] > 0.5, "{b:?}");
+        // Fusion moves a flat encoder towards the lexical readings, never past them; β = γ = 0 leaves it alone.
         let mut flat = vec![1.0 / 32.0; 32];
         r.fuse(&mut flat, &f);
         let best = (0..32)
             .max_by(|&a, &b| flat[a].total_cmp(&flat[b]))
             .unwrap();
         assert_eq!(best, 26);
-        assert!(flat[26] > 1.0 / 32.0 && flat[26] <= p[26] + 1e-6);
+        assert!(flat[26] > 1.0 / 32.0 && flat[26] <= p[26].max(b[26]) + 1e-6);
         assert!((flat.iter().sum::<f32>() - 1.0).abs() < 1e-4);
-        r.weight = 0.0;
+        (r.weight, r.bag_weight) = (0.0, 0.0);
         let mut flat0 = vec![1.0 / 32.0; 32];
         r.fuse(&mut flat0, &f);
         assert_eq!(flat0, vec![1.0 / 32.0; 32]);
-        r.weight = 0.5;
+        (r.weight, r.bag_weight) = (0.5, 2.0);
         let back = LexicalEmotion::from_bytes(&r.to_bytes()).unwrap();
         assert_eq!(back, r);
         // The f16 file is half the size and reads the same emotion.
@@ -229,7 +345,17 @@ mod tests {
             a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-2),
             "{a:?} {b:?}"
         );
-        assert!(LexicalEmotion::from_bytes(b"RDEMO02\0\0\0\0\0").is_err());
+        // A regression-only reader (what checkpoints before the bag hold) still reads, without a bag.
+        let mut v2 = MAGIC_V2.to_vec();
+        v2.extend(0.5f32.to_le_bytes());
+        for v in r.idf.iter().chain(r.model.weights()) {
+            v2.extend(v.to_le_bytes());
+        }
+        let old = LexicalEmotion::from_bytes(&v2).unwrap();
+        assert!(!old.has_bag() && old.bag_probabilities(&f).is_none());
+        assert_eq!(old.probabilities(&f), r.probabilities(&f));
+        assert!(LexicalEmotion::from_bytes(&v2[..v2.len() - 1]).is_err());
+        assert!(LexicalEmotion::from_bytes(b"RDEMO03\0\0\0\0\0").is_err());
         assert!(LexicalEmotion::from_bytes(b"nope").is_err());
     }
 }

@@ -7,6 +7,7 @@
 //! conversation into a reply. File-system code (checkpoints, training, the CLI) sits behind the default `cli`
 //! feature so that the rest builds for `wasm32-unknown-unknown`.
 
+pub mod bag;
 pub mod data;
 pub mod diffusion;
 pub mod era;

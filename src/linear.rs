@@ -16,7 +16,7 @@ pub struct HashedLinear {
 /// A sparse feature vector: (hashed index, value) pairs; an index may repeat (the values add up).
 pub type Features = [(u32, f32)];
 
-fn softmax(z: &mut [f32]) {
+pub(crate) fn softmax(z: &mut [f32]) {
     let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for v in z.iter_mut() {

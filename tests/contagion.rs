@@ -154,17 +154,36 @@ fn the_lexical_emotion_reader_is_trained_tuned_on_valid_and_fused_into_the_check
             "train",
             "--data",
             "tests/fixtures/ed",
+            "--refit-with-valid",
+            "false",
             "--checkpoint",
         ])
         .arg(&ck)
         .output()
         .unwrap();
     let table = stdout_ok(out);
-    assert!(table.contains("| lexical alone |"), "{table}");
-    assert_eq!(table.matches("| encoder").count(), 9, "{table}");
+    for row in [
+        "| encoder alone |",
+        "| regression alone |",
+        "| bag of embeddings alone |",
+    ] {
+        assert!(table.contains(row), "{table}");
+    }
+    // The β × γ grid: nine β rows of six γ cells.
+    assert!(
+        table.contains("| β \\ γ | 0 | 2 | 4 | 8 | 12 | 16 |"),
+        "{table}"
+    );
+    let grid: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.as_bytes()[2].is_ascii_digit())
+        .collect();
+    assert_eq!(grid.len(), 9, "{table}");
+    assert!(grid.iter().all(|l| l.matches('|').count() == 8), "{table}");
     assert!(ck.join("emotion_ngrams.bin").exists());
-    // β is chosen by validation accuracy, and β 0 (the encoder alone) is among the choices: the fused reader is
-    // never worse than the encoder on the split it was tuned on.
+    // β and γ are chosen by validation accuracy, and β = γ = 0 (the encoder alone) is among the choices: the fused
+    // reader is never worse than the encoder on the split it was tuned on (no refit here, so that the reader
+    // scored is the one tuned).
     let fused = score("after");
     assert!(fused >= before, "{before} → {fused}");
     // The f16 reader (what the web page downloads) is half the size and reads the same emotion on this split.
@@ -187,6 +206,32 @@ fn the_lexical_emotion_reader_is_trained_tuned_on_valid_and_fused_into_the_check
     std::fs::copy(&half, ck.join("emotion_ngrams.bin")).unwrap();
     assert_eq!(score("after-f16"), fused);
     std::fs::copy(&f32_copy, ck.join("emotion_ngrams.bin")).unwrap();
+    // Without the bag: the regression alone, one γ column; bad settings are refused before any work.
+    let out = bin()
+        .args([
+            "emotion",
+            "train",
+            "--data",
+            "tests/fixtures/ed",
+            "--bag-dim",
+            "0",
+            "--checkpoint",
+        ])
+        .arg(&ck)
+        .output()
+        .unwrap();
+    let table = stdout_ok(out);
+    assert!(
+        table.contains("| β \\ γ | 0 |\n") && !table.contains("bag of embeddings"),
+        "{table}"
+    );
+    let out = bin()
+        .args(["emotion", "train", "--lr", "0", "--checkpoint"])
+        .arg(&ck)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be positive"));
     // Sampling reads the fused emotion.
     stdout_ok(
         bin()

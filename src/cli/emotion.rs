@@ -6,16 +6,18 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::DeviceArg;
+use crate::bag::BagSettings;
 use crate::checkpoint;
 use crate::data::files::{load_split, resolve_data_dir};
-use crate::data::samples;
+use crate::data::{Conversation, samples};
 use crate::lexical::{LexicalEmotion, features};
 use crate::metrics::{accuracy_macro_f1, argmax};
 
 #[derive(Subcommand, Debug)]
 pub enum EmotionCommand {
-    /// Train the lexical emotion reader on the train split's contexts, choose its fusion weight β on the
-    /// validation split, and add it to a checkpoint (emotion_ngrams.bin, 17 MB; about a minute).
+    /// Train the lexical emotion reader (a TF-IDF logistic regression and a bag of embeddings) on the train
+    /// split's contexts, choose its fusion weights β and γ on the validation split, and add it to a checkpoint
+    /// (emotion_ngrams.bin, 26 MB; about a minute and a half).
     Train {
         /// Checkpoint folder [default: checkpoints/default]
         #[arg(long)]
@@ -23,21 +25,40 @@ pub enum EmotionCommand {
         /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Passes over the train split.
+        /// The regression's passes over the train split.
         #[arg(long, default_value_t = 12)]
         epochs: usize,
-        /// AdaGrad learning rate.
+        /// The regression's AdaGrad learning rate.
         #[arg(long, default_value_t = 0.025)]
         lr: f32,
+        /// Width of the bag of embeddings; 0 trains the regression alone.
+        #[arg(long, default_value_t = 32)]
+        bag_dim: usize,
+        /// The bag's passes over the train split.
+        #[arg(long, default_value_t = 5)]
+        bag_epochs: usize,
+        /// The bag's SGD rate at the start (it decays linearly to 0).
+        #[arg(long, default_value_t = 0.3)]
+        bag_lr: f32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Also learn from each conversation's written situation (ED's `prompt`, labelled with the same emotion)
+        /// as a one-turn context. Training only: sampling and eval never see situations.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        situations: bool,
+        /// Once β and γ are chosen on valid, train the reader again on train + valid with the same settings and
+        /// weights (the valid table describes the reader trained on train alone).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        refit_with_valid: bool,
         #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
         device: DeviceArg,
     },
 }
 
-/// The fusion weights tried on the validation split.
+/// The regression's fusion weights tried on the validation split.
 const BETAS: [f32; 9] = [0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0];
+/// The bag's.
+const GAMMAS: [f32; 6] = [0.0, 2.0, 4.0, 8.0, 12.0, 16.0];
 
 pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     let EmotionCommand::Train {
@@ -45,25 +66,47 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         data,
         epochs,
         lr,
+        bag_dim,
+        bag_epochs,
+        bag_lr,
         seed,
+        situations,
+        refit_with_valid,
         device,
     } = cmd;
+    anyhow::ensure!(
+        epochs > 0 && lr > 0.0 && (bag_dim == 0 || (bag_epochs > 0 && bag_lr > 0.0)),
+        "--epochs, --lr, --bag-epochs and --bag-lr must be positive (--bag-dim 0 turns the bag off)"
+    );
+    let bag = (bag_dim > 0).then_some(BagSettings {
+        dim: bag_dim,
+        epochs: bag_epochs,
+        lr: bag_lr,
+    });
     let dir = checkpoint::resolve(dir.as_deref());
     let responder = checkpoint::load_network(&dir, &device.device()?)?;
     let cfg: serde_json::Value = checkpoint::read_json(&dir, checkpoint::CONFIG)?;
     let max_turns = cfg["train"]["max_context_turns"].as_u64().unwrap_or(6) as usize;
     let data = resolve_data_dir(data.as_deref())?;
-    let train = samples(&load_split(&data, "train")?, max_turns);
-    let valid = samples(&load_split(&data, "valid")?, max_turns);
+    let (train_convs, valid_convs) = (load_split(&data, "train")?, load_split(&data, "valid")?);
+    let valid = samples(&valid_convs, max_turns);
+    let pairs = |convs: &[Conversation]| -> Vec<(Vec<String>, usize)> {
+        let mut out: Vec<(Vec<String>, usize)> = samples(convs, max_turns)
+            .into_iter()
+            .map(|s| (s.context, s.emotion))
+            .collect();
+        if situations {
+            out.extend(convs.iter().map(|c| (vec![c.situation.clone()], c.emotion)));
+        }
+        out
+    };
+    let train = pairs(&train_convs);
     eprintln!(
-        "training the lexical emotion reader on {} train contexts…",
-        train.len()
+        "training the lexical emotion reader on {} train contexts{}…",
+        train.len(),
+        if situations { " and situations" } else { "" }
     );
-    let pairs: Vec<(Vec<String>, usize)> = train
-        .iter()
-        .map(|s| (s.context.clone(), s.emotion))
-        .collect();
-    let mut reader = LexicalEmotion::train(&pairs, epochs, lr, seed);
+    let mut reader = LexicalEmotion::train(&train, epochs, lr, bag, seed);
 
     let encoded = valid
         .iter()
@@ -71,48 +114,61 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let encoder = responder.encoder_emotion_probs(&encoded)?;
     let gold: Vec<usize> = valid.iter().map(|s| s.emotion).collect();
-    let lexical: Vec<Vec<f32>> = valid
-        .iter()
-        .map(|s| reader.probabilities(&features(&s.context)))
-        .collect();
-    let lexical_alone: Vec<usize> = lexical.iter().map(|q| argmax(q)).collect();
+    let feats: Vec<_> = valid.iter().map(|s| features(&s.context)).collect();
+    let regression: Vec<Vec<f32>> = feats.iter().map(|f| reader.probabilities(f)).collect();
+    let bags: Option<Vec<Vec<f32>>> = feats.iter().map(|f| reader.bag_probabilities(f)).collect();
+    let score = |pred: Vec<usize>| accuracy_macro_f1(&gold, &pred);
     println!(
         "| reader (valid, {} contexts) | emotion acc | macro-F1 |\n|---|---|---|",
         valid.len()
     );
-    let (acc, f1) = accuracy_macro_f1(&gold, &lexical_alone);
-    println!("| lexical alone | {acc:.2} | {f1:.2} |");
-    let mut best = (f64::NEG_INFINITY, 0.0f32);
-    for beta in BETAS {
-        reader.weight = beta;
-        let fused: Vec<usize> = encoder
-            .iter()
-            .zip(&lexical)
-            .map(|(p, q)| {
-                let mut p = p.clone();
-                if beta != 0.0 {
-                    reader.fuse_probabilities(&mut p, q);
-                }
-                argmax(&p)
-            })
-            .collect();
-        let (acc, f1) = accuracy_macro_f1(&gold, &fused);
-        let name = if beta == 0.0 {
-            "encoder alone (β 0)".to_string()
-        } else {
-            format!("encoder + lexical, β {beta}")
-        };
+    let alone = |name: &str, probs: &[Vec<f32>]| {
+        let (acc, f1) = score(probs.iter().map(|p| argmax(p)).collect());
         println!("| {name} | {acc:.2} | {f1:.2} |");
-        if acc > best.0 {
-            best = (acc, beta);
-        }
+    };
+    alone("encoder alone", &encoder);
+    alone("regression alone", &regression);
+    if let Some(bags) = &bags {
+        alone("bag of embeddings alone", bags);
     }
-    reader.weight = best.1;
+    let gammas: &[f32] = if bags.is_some() { &GAMMAS } else { &[0.0] };
+    println!(
+        "\nencoder + regression · β + bag · γ, valid emotion acc %\n\n| β \\ γ |{}\n|---|{}",
+        gammas.iter().map(|g| format!(" {g} |")).collect::<String>(),
+        "---|".repeat(gammas.len())
+    );
+    let mut best = (f64::NEG_INFINITY, 0.0f32, 0.0f32);
+    for beta in BETAS {
+        let mut row = format!("| {beta} |");
+        for &gamma in gammas {
+            (reader.weight, reader.bag_weight) = (beta, gamma);
+            let fused = (0..gold.len()).map(|i| {
+                let mut p = encoder[i].clone();
+                let bag = bags.as_ref().map(|b| b[i].as_slice());
+                reader.fuse_probabilities(&mut p, &regression[i], bag);
+                argmax(&p)
+            });
+            let (acc, _) = score(fused.collect());
+            row += &format!(" {acc:.2} |");
+            if acc > best.0 {
+                best = (acc, beta, gamma);
+            }
+        }
+        println!("{row}");
+    }
+    let (_, beta, gamma) = best;
+    println!("\nchosen: β {beta}, γ {gamma} ({:.2} %)", best.0);
+    if refit_with_valid {
+        let mut all = train;
+        all.extend(pairs(&valid_convs));
+        eprintln!("training again on {} train + valid contexts…", all.len());
+        reader = LexicalEmotion::train(&all, epochs, lr, bag, seed);
+    }
+    (reader.weight, reader.bag_weight) = (beta, gamma);
     checkpoint::write_atomic(&dir, crate::lexical::FILE, &reader.to_bytes())
         .with_context(|| format!("cannot add the reader to {}", dir.display()))?;
     eprintln!(
-        "β {} chosen on valid; reader written to {}",
-        best.1,
+        "reader written to {}",
         dir.join(crate::lexical::FILE).display()
     );
     Ok(())

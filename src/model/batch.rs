@@ -19,7 +19,7 @@ pub struct EncodedSample {
     /// True when old turns (or the start of the last one) were dropped to fit `max_context_len`.
     pub truncated: bool,
     /// The lexical emotion reader's features of the whole context (`crate::lexical`); empty when it is not used.
-    pub lexical: Vec<u32>,
+    pub lexical: crate::lexical::ContextFeatures,
 }
 
 #[cfg(test)]
@@ -39,7 +39,7 @@ impl EncodedSample {
             emotion: 0,
             intent: crate::data::UNKNOWN_INTENT,
             truncated: false,
-            lexical: Vec::new(),
+            lexical: Default::default(),
         }
     }
 }
@@ -87,7 +87,7 @@ pub fn encode_context(
         emotion: 0,
         intent: crate::data::UNKNOWN_INTENT,
         truncated: total > budget,
-        lexical: Vec::new(),
+        lexical: Default::default(),
     };
     let mut kept: Vec<Piece> = Vec::new();
     let mut room = budget;

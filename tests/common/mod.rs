@@ -32,7 +32,7 @@ pub fn samples() -> Vec<EncodedSample> {
         emotion,
         intent: reflectdiffu::data::UNKNOWN_INTENT,
         truncated: false,
-        lexical: Vec::new(),
+        lexical: Default::default(),
     };
     vec![
         s(vec![3, 6, 40, 41, 42, 43, 44], 5),
