@@ -106,7 +106,12 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         train.len(),
         if situations { " and situations" } else { "" }
     );
+    let started = std::time::Instant::now();
     let mut reader = LexicalEmotion::train(&train, epochs, lr, bag, seed);
+    eprintln!(
+        "trained in {:.0} s; scoring valid…",
+        started.elapsed().as_secs_f32()
+    );
 
     let encoded = valid
         .iter()
@@ -161,7 +166,10 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     if refit_with_valid {
         let mut all = train;
         all.extend(pairs(&valid_convs));
-        eprintln!("training again on {} train + valid contexts…", all.len());
+        eprintln!(
+            "training again on {} train + valid contexts (as long as the first fit)…",
+            all.len()
+        );
         reader = LexicalEmotion::train(&all, epochs, lr, bag, seed);
     }
     (reader.weight, reader.bag_weight) = (beta, gamma);
