@@ -10,8 +10,6 @@ use rand::{RngExt, SeedableRng};
 /// A trained bag-of-embeddings classifier over 2^`bits` hashed features.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmbeddingBag {
-    classes: usize,
-    bits: u32,
     dim: usize,
     /// [feature][dim], row-major.
     embeddings: Vec<f32>,
@@ -44,8 +42,6 @@ impl EmbeddingBag {
             .map(|_| (rng.random::<f32>() - 0.5) * scale)
             .collect();
         let mut bag = Self {
-            classes,
-            bits,
             dim,
             embeddings,
             output: vec![0.0; classes * dim],
@@ -113,10 +109,6 @@ impl EmbeddingBag {
         self.probabilities_of(&self.hidden(features))
     }
 
-    pub fn bits(&self) -> u32 {
-        self.bits
-    }
-
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -138,8 +130,6 @@ impl EmbeddingBag {
         }
         let (embeddings, output) = values.split_at((1usize << bits) * dim);
         Some(Self {
-            classes,
-            bits,
             dim,
             embeddings: embeddings.to_vec(),
             output: output.to_vec(),

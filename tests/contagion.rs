@@ -148,20 +148,16 @@ fn the_lexical_emotion_reader_is_trained_tuned_on_valid_and_fused_into_the_check
         v["emotion_acc"].as_f64().unwrap()
     };
     let before = score("before");
-    let out = bin()
-        .args([
-            "emotion",
-            "train",
-            "--data",
-            "tests/fixtures/ed",
-            "--refit-with-valid",
-            "false",
-            "--checkpoint",
-        ])
-        .arg(&ck)
-        .output()
-        .unwrap();
-    let table = stdout_ok(out);
+    let emotion_train = |options: &[&str]| {
+        bin()
+            .args(["emotion", "train", "--data", "tests/fixtures/ed"])
+            .args(options)
+            .arg("--checkpoint")
+            .arg(&ck)
+            .output()
+            .unwrap()
+    };
+    let table = stdout_ok(emotion_train(&["--refit-with-valid", "false"]));
     for row in [
         "| encoder alone |",
         "| regression alone |",
@@ -207,29 +203,12 @@ fn the_lexical_emotion_reader_is_trained_tuned_on_valid_and_fused_into_the_check
     assert_eq!(score("after-f16"), fused);
     std::fs::copy(&f32_copy, ck.join("emotion_ngrams.bin")).unwrap();
     // Without the bag: the regression alone, one γ column; bad settings are refused before any work.
-    let out = bin()
-        .args([
-            "emotion",
-            "train",
-            "--data",
-            "tests/fixtures/ed",
-            "--bag-dim",
-            "0",
-            "--checkpoint",
-        ])
-        .arg(&ck)
-        .output()
-        .unwrap();
-    let table = stdout_ok(out);
+    let table = stdout_ok(emotion_train(&["--bag-dim", "0"]));
     assert!(
         table.contains("| β \\ γ | 0 |\n") && !table.contains("bag of embeddings"),
         "{table}"
     );
-    let out = bin()
-        .args(["emotion", "train", "--lr", "0", "--checkpoint"])
-        .arg(&ck)
-        .output()
-        .unwrap();
+    let out = emotion_train(&["--lr", "0"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be positive"));
     // Sampling reads the fused emotion.
