@@ -70,7 +70,8 @@ fn explain_shows_the_emotion_and_the_reason_words_of_every_speaker_turn() {
 
 #[test]
 fn the_emotion_contagion_options_train_resume_and_answer() {
-    // Reasoning mask, opening turn kept, polarity experts with their contrastive loss: all on at once.
+    // Reasoning mask, opening turn kept, polarity experts with their contrastive loss, one step of masked-LM
+    // pre-training of the encoder: all on at once.
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_run_config(dir.path(), "contagion", |c| {
         c["model"]["reason_bias"] = serde_json::json!(2.0);
@@ -79,11 +80,22 @@ fn the_emotion_contagion_options_train_resume_and_answer() {
         c["model"]["max_context_len"] = serde_json::json!(16);
         c["train"]["contrastive_weight"] = serde_json::json!(0.5);
         c["train"]["max_steps"] = serde_json::json!(2);
+        c["train"]["mlm_steps"] = serde_json::json!(1);
     });
     let ck = dir.path().join("contagion");
     Command::from_std(train_cmd(&config, &ck))
         .assert()
         .success();
+    let phases: Vec<String> = std::fs::read_to_string(ck.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["phase"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(phases, ["mlm", "main"]);
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ck.join("config.json")).unwrap()).unwrap();
     assert_eq!(saved["model"]["polarity_experts"], true);

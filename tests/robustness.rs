@@ -149,6 +149,9 @@ fn every_broken_config_is_a_clear_error_never_a_panic() {
         ("train.max_steps", "0", "max_steps"),
         ("train.seed", "\"seven\"", "seed"),
         ("train.lr", "null", "lr"),
+        ("train.mlm_steps", "1", "mlm_steps"),
+        ("train.mlm_mask_rate", "1.0", "mlm_mask_rate"),
+        ("train.mlm_mask_rate", "0", "mlm_mask_rate"),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (i, (field, value, says)) in cases.iter().enumerate() {

@@ -108,6 +108,14 @@ impl EmotionContagionEncoder {
         self.intent_head.as_ref()
     }
 
+    /// Scores over the vocabulary for encoder states `h` ([n, d_model]), read through the word-embedding matrix
+    /// (tied weights) and scaled by 1/√d_model, which keeps them near unit scale at initialisation (embeddings
+    /// and normalised states both have norm ≈ √d_model): the output of masked-LM pre-training (`train.mlm_steps`).
+    pub fn token_logits(&self, h: Tensor<2>) -> Tensor<2> {
+        let [_, d] = h.dims();
+        h.matmul(self.word.weight.val().transpose()) / (d as f64).sqrt()
+    }
+
     /// `ids`, `roles`, `reasons`: [batch, ctx_len]; `pad`: [batch, ctx_len], true at padding.
     pub fn forward(
         &self,

@@ -82,6 +82,15 @@ pub struct TrainConfig {
     /// Weight of the intent policy's cross-entropy (with `model.intent_policy`).
     #[serde(default = "default_intent_weight")]
     pub intent_weight: f32,
+    /// Encoder pre-training: the run's first `mlm_steps` optimizer steps (counted in `max_steps`) train the
+    /// encoder alone as a masked language model over the context tokens (speaker and listener turns, cut as
+    /// the encoder reads them); then the optimizer and the warm-up start afresh for the run's own objective.
+    /// 0 = none (runs before this option).
+    #[serde(default)]
+    pub mlm_steps: usize,
+    /// Fraction of the context's word tokens that masked-LM pre-training hides.
+    #[serde(default = "default_mlm_mask_rate")]
+    pub mlm_mask_rate: f32,
 }
 
 /// See [`TrainConfig::reason_tags`].
@@ -104,6 +113,10 @@ fn default_intent_dropout() -> f32 {
 
 fn default_intent_weight() -> f32 {
     1.0
+}
+
+fn default_mlm_mask_rate() -> f32 {
+    0.15
 }
 
 fn default_contrastive_weight() -> f32 {
@@ -206,6 +219,18 @@ impl RunConfig {
             return Err(format!(
                 "train.intent_dropout must be in [0, 1], found {}",
                 t.intent_dropout
+            ));
+        }
+        if !(t.mlm_mask_rate > 0.0 && t.mlm_mask_rate < 1.0) {
+            return Err(format!(
+                "train.mlm_mask_rate must be in (0, 1), found {}",
+                t.mlm_mask_rate
+            ));
+        }
+        if t.max_steps.is_some_and(|m| t.mlm_steps >= m) {
+            return Err(format!(
+                "train.mlm_steps ({}) must be below train.max_steps: pre-training counts in the run's steps",
+                t.mlm_steps
             ));
         }
         if self.model.intent_policy == Some(true) && t.intent_labels.is_none() {

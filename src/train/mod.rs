@@ -1,12 +1,13 @@
 //! The training loop (hand-written, after burn's `examples/custom-training-loop`): masked-diffusion loss on the
 //! reply + λ · emotion cross-entropy on the context, AdamW, warm-up + cosine learning rate, validation every
-//! epoch, resumable checkpoints.
+//! epoch, resumable checkpoints; optionally preceded by masked-LM pre-training of the encoder (`mlm.rs`).
 
 mod batches;
 pub mod clip;
 mod config;
 pub mod contrast;
 mod inputs;
+pub mod mlm;
 pub mod rl;
 mod setup;
 pub mod step;
@@ -180,10 +181,17 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         .max_steps
         .unwrap_or(usize::MAX)
         .min(steps_per_epoch * t.epochs);
+    // Masked-LM pre-training (the first `mlm_steps`) and the run's own objective each warm up and decay.
+    let mlm_steps = t.mlm_steps.min(total_steps);
+    let pretrain = step::LrSchedule {
+        peak: t.lr,
+        warmup: t.warmup_steps.min(mlm_steps),
+        total: mlm_steps,
+    };
     let schedule = step::LrSchedule {
         peak: t.lr,
         warmup: t.warmup_steps,
-        total: total_steps,
+        total: total_steps - mlm_steps,
     };
     let started = Instant::now();
     let wall_before = state.wall_seconds;
@@ -207,25 +215,42 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             let mut rng = StdRng::seed_from_u64(
                 t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            let pol: Option<Vec<i8>> = polarity
-                .as_ref()
-                .map(|p| chunk.iter().map(|&i| p[i]).collect());
-            let losses = step::forward(
-                &model,
-                &batch,
-                pol.as_deref(),
-                &step_opts,
-                &mut rng,
-                &device,
-            );
-            let loss_value = losses.total.clone().into_scalar::<f32>() as f64;
+            let pretraining = state.global_step < mlm_steps;
+            if mlm_steps > 0 && state.global_step == mlm_steps {
+                // Pre-training is over: the main objective starts with a fresh optimizer.
+                optim = AdamWConfig::new().with_weight_decay(t.weight_decay).init();
+            }
+            let total = if pretraining {
+                match mlm::loss(&model, &batch, t.mlm_mask_rate, &mut rng, &device) {
+                    Some(loss) => loss,
+                    None => {
+                        state.global_step += 1;
+                        state.step_in_epoch += 1;
+                        continue;
+                    }
+                }
+            } else {
+                let pol: Option<Vec<i8>> = polarity
+                    .as_ref()
+                    .map(|p| chunk.iter().map(|&i| p[i]).collect());
+                step::forward(
+                    &model,
+                    &batch,
+                    pol.as_deref(),
+                    &step_opts,
+                    &mut rng,
+                    &device,
+                )
+                .total
+            };
+            let loss_value = total.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() {
                 bail!(
                     "loss became {loss_value} at step {}; lower train.lr or raise train.warmup_steps",
                     state.global_step
                 );
             }
-            let mut grads = GradientsParams::from_grads(losses.total.backward(), &model);
+            let mut grads = GradientsParams::from_grads(total.backward(), &model);
             let grad_norm = clip::clip_global_norm(&model, &mut grads, t.grad_clip);
             if !grad_norm.is_finite() {
                 bail!(
@@ -234,18 +259,26 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
                     state.global_step
                 );
             }
-            let lr = schedule.at(state.global_step);
+            let lr = if pretraining {
+                pretrain.at(state.global_step)
+            } else {
+                schedule.at(state.global_step - mlm_steps)
+            };
             model = optim.step(lr, model, grads);
             state.global_step += 1;
             state.step_in_epoch += 1;
             state.epoch_loss_sum += loss_value;
             state.epoch_loss_steps += 1;
-            bar.tick(format!("epoch {} loss {loss_value:.4}", state.epoch + 1));
+            let phase = if pretraining { "mlm" } else { "main" };
+            bar.tick(format!(
+                "epoch {} {phase} loss {loss_value:.4}",
+                state.epoch + 1
+            ));
             if state.global_step % t.log_every == 0 {
                 ckpt::append_metrics(
                     out,
                     &json!({"step": state.global_step, "epoch": state.epoch + 1, "loss": loss_value,
-                            "lr": lr, "grad_norm": grad_norm}),
+                            "lr": lr, "grad_norm": grad_norm, "phase": phase}),
                 )?;
             }
             if state.global_step % t.checkpoint_every == 0 {
