@@ -69,6 +69,9 @@ pub struct SamplingArgs {
     /// Added to the logits of [EOS] and [PAD]: below 0 makes replies longer, above 0 shorter.
     #[arg(long, default_value_t = SamplerConfig::default().eos_bias, allow_hyphen_values = true)]
     pub eos_bias: f32,
+    /// Never complete an N-gram the reply already holds ("sorry to hear that. sorry to hear that"); 0 = off.
+    #[arg(long, default_value_t = SamplerConfig::default().no_repeat_ngram)]
+    pub no_repeat_ngram: usize,
     /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),
     /// unknown (none), or one of agreeing, acknowledging, encouraging, consoling, sympathizing, suggesting,
     /// questioning, wishing, neutral.
@@ -155,6 +158,7 @@ impl SamplingArgs {
             block_len: self.block_len,
             seed: self.seed,
             eos_bias: self.eos_bias,
+            no_repeat_ngram: self.no_repeat_ngram,
         }
     }
 }

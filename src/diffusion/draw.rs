@@ -36,7 +36,18 @@ pub struct DrawParams {
 /// Draws a token from one position's logits with the uniform number `u` in [0, 1); returns it and its
 /// probability (the confidence). `u` is not used at temperature 0.
 pub fn draw(logits: &[f32], params: DrawParams, u: f32) -> Result<(u32, f32), NonFiniteLogits> {
-    let allowed = |i: usize| !FORBIDDEN.contains(&(i as u32));
+    draw_excluding(logits, params, u, &[])
+}
+
+/// [`draw`] with the tokens in `banned` forbidden too (the sampler's n-gram ban; host only: the device draws do
+/// not take it). An error when `banned` leaves no token.
+pub fn draw_excluding(
+    logits: &[f32],
+    params: DrawParams,
+    u: f32,
+    banned: &[u32],
+) -> Result<(u32, f32), NonFiniteLogits> {
+    let allowed = |i: usize| !FORBIDDEN.contains(&(i as u32)) && !banned.contains(&(i as u32));
     // One NaN or infinity poisons the softmax (and an all-forbidden row has no mass): refuse instead of
     // returning an arbitrary token.
     if logits.iter().any(|l| !l.is_finite()) || !(0..logits.len()).any(allowed) {

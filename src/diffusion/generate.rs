@@ -99,6 +99,7 @@ pub async fn generate_blocks_async<D: Into<Denoised>>(
     let mut done = vec![false; rows];
     for start in (0..len).step_by(block.max(1)) {
         let width = block.max(1).min(len - start);
+        sampler.set_prefix(&x);
         let mut xb = super::prior(rows, width);
         for (row, finished) in xb.iter_mut().zip(&done) {
             if *finished {

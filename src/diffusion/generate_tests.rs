@@ -221,3 +221,46 @@ fn tokens_drawn_elsewhere_with_the_steps_uniforms_give_the_same_replies() {
         assert_eq!(on_host.unwrap(), drawn.unwrap(), "{strategy:?}");
     }
 }
+
+#[test]
+fn the_ngram_ban_never_completes_an_ngram_twice_across_blocks() {
+    // A denoiser that wants "10 11 10 11 …" forever: every bigram after the first two repeats.
+    let (rows, len, block, vocab) = (2, 12, 4, 30);
+    let run = |n: usize| {
+        let cfg = SamplerConfig {
+            steps: 4,
+            temperature: 0.0,
+            no_repeat_ngram: n,
+            ..Default::default()
+        };
+        let mut s = Sampler::new(cfg, rows);
+        generate_blocks(&mut s, rows, len, block, vocab, |prefix, xb, _, _| {
+            let start = prefix[0].len();
+            let mut l = vec![0.0f32; rows * xb[0].len() * vocab];
+            for row in l.chunks_mut(xb[0].len() * vocab) {
+                for (i, pos) in row.chunks_mut(vocab).enumerate() {
+                    pos[10 + (start + i) % 2] = 50.0;
+                    pos[12 + (start + i) % 3] = 40.0; // the second choice
+                    pos[EOS as usize] = -50.0;
+                    pos[PAD as usize] = -50.0;
+                }
+            }
+            l
+        })
+        .unwrap()
+    };
+    let free = run(0);
+    assert_eq!(free[0][..4], [10, 11, 10, 11]);
+    for n in [2, 3] {
+        for row in run(n) {
+            let grams: Vec<&[u32]> = row.windows(n).collect();
+            let distinct: std::collections::HashSet<&[u32]> = grams.iter().copied().collect();
+            assert_eq!(distinct.len(), grams.len(), "n = {n}: {row:?}");
+            // The ban only moves a draw to the next-best allowed token; it never writes [MASK] or ends the reply.
+            assert!(
+                row.iter().all(|t| !matches!(*t, MASK | EOS | PAD)),
+                "{row:?}"
+            );
+        }
+    }
+}

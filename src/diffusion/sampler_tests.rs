@@ -80,6 +80,11 @@ fn a_negative_eos_bias_delays_the_end_and_zero_changes_nothing() {
         ..Default::default()
     };
     assert!(cfg.validate().unwrap_err().contains("--eos-bias"));
+    let cfg = SamplerConfig {
+        no_repeat_ngram: 1,
+        ..Default::default()
+    };
+    assert!(cfg.validate().unwrap_err().contains("--no-repeat-ngram"));
 }
 
 #[test]
