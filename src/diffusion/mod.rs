@@ -9,6 +9,7 @@ mod generate;
 pub mod loss;
 pub mod sampler;
 mod schedule;
+mod settings;
 #[cfg(test)]
 mod test_logits;
 
