@@ -103,6 +103,13 @@ fn the_emotion_contagion_options_train_resume_and_answer() {
         .args(["--resume", "--max-steps", "3"])
         .assert()
         .success();
+    // An override that leaves no room after pre-training is refused, like the same value in a config.
+    let refused = train_cmd(&config, &ck)
+        .args(["--resume", "--max-steps", "1"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("train.mlm_steps"));
     let out = bin()
         .args([
             "sample",

@@ -83,6 +83,10 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     }
     if opts.max_minutes.is_some() {
         cfg.train.max_minutes = opts.max_minutes;
+    }
+    if opts.max_steps.is_some() || opts.max_minutes.is_some() {
+        // The overrides are checked like the config's own values (e.g. `--max-steps` must leave room after
+        // `train.mlm_steps`).
         cfg.validate().map_err(anyhow::Error::msg)?;
     }
     let t = cfg.train.clone();
