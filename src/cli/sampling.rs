@@ -72,6 +72,10 @@ pub struct SamplingArgs {
     /// Never complete an N-gram the reply already holds ("sorry to hear that. sorry to hear that"); 0 = off.
     #[arg(long, default_value_t = SamplerConfig::default().no_repeat_ngram)]
     pub no_repeat_ngram: usize,
+    /// Added to the logits of the context's words that the reply does not hold yet (copying words from the
+    /// conversation, each at most once); 0 = off.
+    #[arg(long, default_value_t = SamplerConfig::default().context_bias, allow_hyphen_values = true)]
+    pub context_bias: f32,
     /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),
     /// unknown (none), or one of agreeing, acknowledging, encouraging, consoling, sympathizing, suggesting,
     /// questioning, wishing, neutral.
@@ -159,6 +163,7 @@ impl SamplingArgs {
             seed: self.seed,
             eos_bias: self.eos_bias,
             no_repeat_ngram: self.no_repeat_ngram,
+            context_bias: self.context_bias,
         }
     }
 }

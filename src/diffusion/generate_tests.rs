@@ -264,3 +264,36 @@ fn the_ngram_ban_never_completes_an_ngram_twice_across_blocks() {
         }
     }
 }
+
+#[test]
+fn the_context_bias_copies_a_context_word_once() {
+    // The model prefers 10 everywhere; 20 is one point behind and in the context.
+    let (rows, len, block, vocab) = (1, 8, 4, 30);
+    let run = |bias: f32| {
+        let cfg = SamplerConfig {
+            steps: 4,
+            temperature: 0.0,
+            no_repeat_ngram: 0,
+            context_bias: bias,
+            ..Default::default()
+        };
+        let mut s = Sampler::new(cfg, rows);
+        s.set_context(vec![vec![20]]);
+        generate_blocks(&mut s, rows, len, block, vocab, |_, xb, _, _| {
+            let mut l = vec![0.0f32; rows * xb[0].len() * vocab];
+            for pos in l.chunks_mut(vocab) {
+                pos[10] = 5.0;
+                pos[20] = 4.0;
+                pos[EOS as usize] = -50.0;
+                pos[PAD as usize] = -50.0;
+            }
+            l
+        })
+        .unwrap()
+        .remove(0)
+    };
+    assert_eq!(run(0.0), vec![10; 8]);
+    let copied = run(2.0);
+    assert_eq!(copied[0], 20, "{copied:?}");
+    assert_eq!(copied.iter().filter(|t| **t == 20).count(), 1, "{copied:?}");
+}

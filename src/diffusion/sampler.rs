@@ -69,6 +69,8 @@ pub struct Sampler {
     rngs: Vec<StdRng>,
     /// Each row's reply before the part being sampled (block diffusion's finished blocks), for the n-gram ban.
     prefix: Vec<Vec<u32>>,
+    /// Each row's context tokens, for `context_bias`.
+    context: Vec<Vec<u32>>,
     /// Skip the softmax of positions that cannot be revealed this step (off only to test that it changes
     /// nothing).
     pub(super) lazy: bool,
@@ -87,13 +89,19 @@ impl Sampler {
             cfg,
             rngs,
             prefix: Vec::new(),
+            context: Vec::new(),
             lazy: true,
         }
     }
 
+    /// The rows' context tokens (the logits of these get `context_bias`).
+    pub fn set_context(&mut self, context: Vec<Vec<u32>>) {
+        self.context = context;
+    }
+
     /// The rows' finished reply before the positions the next steps sample (block diffusion).
     pub fn set_prefix(&mut self, prefix: &[Vec<u32>]) {
-        if self.cfg.no_repeat_ngram > 0 {
+        if self.cfg.no_repeat_ngram > 0 || self.cfg.context_bias != 0.0 {
             self.prefix = prefix.to_vec();
         }
     }
@@ -194,7 +202,7 @@ impl Sampler {
             let mut draws: Vec<(usize, u32, f32)> = Vec::with_capacity(masked.len());
             let n = self.cfg.no_repeat_ngram;
             let before = self.prefix.get(row).map_or(0, Vec::len);
-            let reply: Vec<u32> = if n > 0 {
+            let reply: Vec<u32> = if n > 0 || self.cfg.context_bias != 0.0 {
                 self.prefix
                     .get(row)
                     .into_iter()
@@ -217,7 +225,18 @@ impl Sampler {
                 };
                 let (tok, conf) = match source {
                     Source::Logits(logits) => {
-                        let l = &logits[at * vocab..(at + 1) * vocab];
+                        let mut boosted;
+                        let mut l = &logits[at * vocab..(at + 1) * vocab];
+                        if self.cfg.context_bias != 0.0
+                            && let Some(ctx) = self.context.get(row)
+                        {
+                            boosted = l.to_vec();
+                            // A context word is copied at most once: not boosted once the reply holds it.
+                            for &t in ctx.iter().filter(|t| !reply.contains(t)) {
+                                boosted[t as usize] += self.cfg.context_bias;
+                            }
+                            l = &boosted;
+                        }
                         let banned = if n > 0 {
                             repeats(&reply, before + i, n)
                         } else {

@@ -32,6 +32,11 @@ pub struct SamplerConfig {
     /// draw does not know the reply).
     #[serde(default)]
     pub no_repeat_ngram: usize,
+    /// Added to the logits of every word token of the row's context that the reply does not hold yet (a
+    /// context word is copied at most once; `Sampler::set_context`): replies that take up the speaker's words.
+    /// 0 = the model's own distribution. Drawn on the host.
+    #[serde(default)]
+    pub context_bias: f32,
 }
 
 impl Default for SamplerConfig {
@@ -49,6 +54,9 @@ impl Default for SamplerConfig {
             // No bigram twice: on ED valid (500) and test (1,000) it takes bigram repeats from 4.0 / 4.6 % of
             // replies to 0 with BLEU and Dist within ±0.12 (README, "Choosing the sampler defaults").
             no_repeat_ngram: 2,
+            // Off: copying from the context lifts BLEU and Dist a lot but the replies stop carrying their intent
+            // (the judge reads it in 66 % of them at 3 against 87 %; README, "Choosing the sampler defaults").
+            context_bias: 0.0,
         }
     }
 }
@@ -84,6 +92,12 @@ impl SamplerConfig {
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return Err(format!("--top-p must be in (0, 1], found {}", self.top_p));
+        }
+        if !self.context_bias.is_finite() {
+            return Err(format!(
+                "--context-bias must be a finite number, found {}",
+                self.context_bias
+            ));
         }
         if self.no_repeat_ngram == 1 {
             return Err("--no-repeat-ngram must be 0 (off) or at least 2".into());

@@ -133,6 +133,7 @@ impl Responder {
                 ..cfg.clone()
             };
             let mut sampler = Sampler::with_seeds(per_block, seeds);
+            sampler.set_context(context_words(encoded));
             generate_blocks_async(
                 &mut sampler,
                 rows,
@@ -149,6 +150,7 @@ impl Responder {
             .await?
         } else {
             let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
+            sampler.set_context(context_words(encoded));
             generate_async(&mut sampler, rows, len, vocab, async |x, t, u| {
                 let (x, t) = (ids_tensor(x, &self.device), self.same_t(t, rows));
                 self.draw(self.model.denoise(x, t, cond), u, cfg).await
@@ -192,4 +194,22 @@ pub(super) fn row_seeds(rows: &[usize], cfg: &SamplerConfig) -> Vec<u64> {
 fn intent_uniform(seed: u64) -> f32 {
     use rand::{RngExt, SeedableRng};
     rand::rngs::StdRng::seed_from_u64(seed ^ 0x1_7E47_D2A9).random::<f32>()
+}
+
+/// Each row's distinct word tokens of the context (no special tokens).
+fn context_words(encoded: &[EncodedSample]) -> Vec<Vec<u32>> {
+    encoded
+        .iter()
+        .map(|e| {
+            let mut ids: Vec<u32> = e
+                .ctx_ids
+                .iter()
+                .copied()
+                .filter(|&t| t as usize >= crate::tokenizer::SPECIAL_TOKENS.len())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        })
+        .collect()
 }
