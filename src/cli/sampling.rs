@@ -72,8 +72,8 @@ pub struct SamplingArgs {
     /// Never complete an N-gram the reply already holds ("sorry to hear that. sorry to hear that"); 0 = off.
     #[arg(long, default_value_t = SamplerConfig::default().no_repeat_ngram)]
     pub no_repeat_ngram: usize,
-    /// Added to the logits of the context's words that the reply does not hold yet (copying words from the
-    /// conversation, each at most once); 0 = off.
+    /// Added to the logits of the context's content words that the reply does not hold yet (copying the
+    /// speaker's words, each at most once); 0 = off.
     #[arg(long, default_value_t = SamplerConfig::default().context_bias, allow_hyphen_values = true)]
     pub context_bias: f32,
     /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),

@@ -32,7 +32,7 @@ pub struct SamplerConfig {
     /// draw does not know the reply).
     #[serde(default)]
     pub no_repeat_ngram: usize,
-    /// Added to the logits of every word token of the row's context that the reply does not hold yet (a
+    /// Added to the logits of every content token of the row's context that the reply does not hold yet (a
     /// context word is copied at most once; `Sampler::set_context`): replies that take up the speaker's words.
     /// 0 = the model's own distribution. Drawn on the host.
     #[serde(default)]
@@ -54,9 +54,10 @@ impl Default for SamplerConfig {
             // No bigram twice: on ED valid (500) and test (1,000) it takes bigram repeats from 4.0 / 4.6 % of
             // replies to 0 with BLEU and Dist within ±0.12 (README, "Choosing the sampler defaults").
             no_repeat_ngram: 2,
-            // Off: copying from the context lifts BLEU and Dist a lot but the replies stop carrying their intent
-            // (the judge reads it in 66 % of them at 3 against 87 %; README, "Choosing the sampler defaults").
-            context_bias: 0.0,
+            // Copying the context's content words: on ED valid (500), 2 lifts Dist-1/2 from 5.94 / 23.69 to
+            // 6.57 / 25.85 with BLEU-1 and the judge's intent accuracy unchanged; more costs BLEU and intent
+            // (README, "Choosing the sampler defaults").
+            context_bias: 2.0,
         }
     }
 }

@@ -196,7 +196,12 @@ fn intent_uniform(seed: u64) -> f32 {
     rand::rngs::StdRng::seed_from_u64(seed ^ 0x1_7E47_D2A9).random::<f32>()
 }
 
-/// Each row's distinct word tokens of the context (no special tokens).
+/// Tokens below this id are not copied by the context bias: the BPE vocabulary is in merge order, so these are
+/// the bytes, the special tokens and the most frequent pieces and words ("the", "you", "that", "my", …). Copying
+/// those lengthens replies and crowds out what carries their intent (README, "Choosing the sampler defaults").
+const FIRST_CONTENT_TOKEN: u32 = 600;
+
+/// Each row's distinct content tokens of the context (ids from [`FIRST_CONTENT_TOKEN`]).
 fn context_words(encoded: &[EncodedSample]) -> Vec<Vec<u32>> {
     encoded
         .iter()
@@ -205,7 +210,7 @@ fn context_words(encoded: &[EncodedSample]) -> Vec<Vec<u32>> {
                 .ctx_ids
                 .iter()
                 .copied()
-                .filter(|&t| t as usize >= crate::tokenizer::SPECIAL_TOKENS.len())
+                .filter(|&t| t >= FIRST_CONTENT_TOKEN)
                 .collect();
             ids.sort_unstable();
             ids.dedup();
