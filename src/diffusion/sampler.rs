@@ -186,6 +186,8 @@ impl Sampler {
     ) -> Result<(), SampleError> {
         let (t, s) = (self.t_at(k), self.t_at(k + 1));
         let params = self.cfg.draw_params();
+        // One position's boosted logits (context bias), reused across positions and rows.
+        let mut scratch: Vec<f32> = Vec::new();
         for (row, (tokens, rng)) in x.iter_mut().zip(self.rngs.iter_mut()).enumerate() {
             let len = tokens.len();
             let masked: Vec<usize> = (0..len).filter(|&i| tokens[i] == MASK).collect();
@@ -213,6 +215,14 @@ impl Sampler {
             } else {
                 Vec::new()
             };
+            // A context word is copied at most once: not boosted once the reply holds it. The reply does not
+            // change during the step (its draws are applied below), so this holds for every position.
+            let boost: Vec<u32> = match self.context.get(row) {
+                Some(ctx) if self.cfg.context_bias != 0.0 => {
+                    ctx.iter().copied().filter(|t| !reply.contains(t)).collect()
+                }
+                _ => Vec::new(),
+            };
             for &i in &masked {
                 if lazy && last_block.is_none_or(|b| block(i) > b) {
                     continue;
@@ -225,17 +235,14 @@ impl Sampler {
                 };
                 let (tok, conf) = match source {
                     Source::Logits(logits) => {
-                        let mut boosted;
                         let mut l = &logits[at * vocab..(at + 1) * vocab];
-                        if self.cfg.context_bias != 0.0
-                            && let Some(ctx) = self.context.get(row)
-                        {
-                            boosted = l.to_vec();
-                            // A context word is copied at most once: not boosted once the reply holds it.
-                            for &t in ctx.iter().filter(|t| !reply.contains(t)) {
-                                boosted[t as usize] += self.cfg.context_bias;
+                        if !boost.is_empty() {
+                            scratch.clear();
+                            scratch.extend_from_slice(l);
+                            for &t in &boost {
+                                scratch[t as usize] += self.cfg.context_bias;
                             }
-                            l = &boosted;
+                            l = &scratch;
                         }
                         let banned = if n > 0 {
                             repeats(&reply, before + i, n)
