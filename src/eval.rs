@@ -208,7 +208,7 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
             "steps": opts.sampler.steps, "seed": opts.sampler.seed, "temperature": opts.sampler.temperature,
             "top_p": opts.sampler.top_p, "strategy": opts.sampler.strategy, "block_len": opts.sampler.block_len,
             "eos_bias": opts.sampler.eos_bias, "no_repeat_ngram": opts.sampler.no_repeat_ngram,
-            "context_bias": opts.sampler.context_bias,
+            "context_bias": opts.sampler.context_bias, "stop_temperature": opts.sampler.stop_temperature,
             "intent": format!("{:?}", responder.intent),
             "tokenisation": "lower-cased, whitespace split, punctuation split off (src/metrics/dist.rs::words)",
             "bleu": "corpus BLEU, one reference, cumulative uniform weights, brevity penalty, no smoothing (= NLTK corpus_bleu)",

@@ -209,6 +209,18 @@ impl TextTokenizer {
         Ok((enc, word_text))
     }
 
+    /// The tokens that decode to white space alone (ED's double spaces after a full stop): a reply gains nothing
+    /// a reader sees from them.
+    pub fn blank_tokens(&self) -> Vec<u32> {
+        (0..self.vocab_size() as u32)
+            .filter(|&id| {
+                self.inner
+                    .decode(&[id], true)
+                    .is_ok_and(|s| !s.is_empty() && s.trim().is_empty())
+            })
+            .collect()
+    }
+
     /// Decodes ids to text, dropping special tokens.
     pub fn decode(&self, ids: &[u32]) -> Result<String, TokenizerError> {
         Ok(self

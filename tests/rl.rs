@@ -43,6 +43,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
     let responder = Responder {
         model: model.valid(),
         config: config.clone(),
+        blank_tokens: tokenizer.blank_tokens(),
         tokenizer,
         tagger,
         device: device.clone(),

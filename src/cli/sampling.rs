@@ -76,6 +76,10 @@ pub struct SamplingArgs {
     /// speaker's words, each at most once); 0 = off.
     #[arg(long, default_value_t = SamplerConfig::default().context_bias, allow_hyphen_values = true)]
     pub context_bias: f32,
+    /// The temperature of the choice between ending the reply and writing another word (--temperature then
+    /// shapes only which word): higher writes longer replies; 0 = --temperature.
+    #[arg(long, default_value_t = SamplerConfig::default().stop_temperature)]
+    pub stop_temperature: f32,
     /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),
     /// unknown (none), or one of agreeing, acknowledging, encouraging, consoling, sympathizing, suggesting,
     /// questioning, wishing, neutral.
@@ -164,6 +168,7 @@ impl SamplingArgs {
             eos_bias: self.eos_bias,
             no_repeat_ngram: self.no_repeat_ngram,
             context_bias: self.context_bias,
+            stop_temperature: self.stop_temperature,
         }
     }
 }

@@ -195,11 +195,16 @@ fn tokens_drawn_elsewhere_with_the_steps_uniforms_give_the_same_replies() {
     use crate::diffusion::draw::draw;
     use crate::diffusion::sampler::{Denoised, Drawn};
     for strategy in [Strategy::Confidence, Strategy::Ancestral] {
+        // The settings a device can draw with (no ban, no context bias, one temperature).
         let cfg = SamplerConfig {
             steps: 5,
             strategy,
+            no_repeat_ngram: 0,
+            context_bias: 0.0,
+            stop_temperature: 0.0,
             ..Default::default()
         };
+        assert!(cfg.device_drawable());
         let logits = |t: f32| random_logits(3, 8, 40, (t * 1000.0) as u64);
         let on_host = generate(&mut Sampler::new(cfg.clone(), 3), 3, 8, 40, |_, t, _| {
             logits(t)

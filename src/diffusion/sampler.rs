@@ -71,6 +71,8 @@ pub struct Sampler {
     prefix: Vec<Vec<u32>>,
     /// Each row's context tokens, for `context_bias`.
     context: Vec<Vec<u32>>,
+    /// Tokens that are only white space, banned with the n-gram ban (`set_blank`).
+    blank: Vec<u32>,
     /// Skip the softmax of positions that cannot be revealed this step (off only to test that it changes
     /// nothing).
     pub(super) lazy: bool,
@@ -90,6 +92,7 @@ impl Sampler {
             rngs,
             prefix: Vec::new(),
             context: Vec::new(),
+            blank: Vec::new(),
             lazy: true,
         }
     }
@@ -97,6 +100,12 @@ impl Sampler {
     /// The rows' context tokens (the logits of these get `context_bias`).
     pub fn set_context(&mut self, context: Vec<Vec<u32>>) {
         self.context = context;
+    }
+
+    /// The tokens that are only white space: with the n-gram ban on they are never drawn, since they change
+    /// nothing a reader sees but let a repeat through (". i" written again as ". ␣ i" is a new token bigram).
+    pub fn set_blank(&mut self, blank: Vec<u32>) {
+        self.blank = blank;
     }
 
     /// The rows' finished reply before the positions the next steps sample (block diffusion).
@@ -186,6 +195,7 @@ impl Sampler {
     ) -> Result<(), SampleError> {
         let (t, s) = (self.t_at(k), self.t_at(k + 1));
         let params = self.cfg.draw_params();
+        let stop = Some(self.cfg.stop_temperature).filter(|t| *t > 0.0);
         // One position's boosted logits (context bias), reused across positions and rows.
         let mut scratch: Vec<f32> = Vec::new();
         for (row, (tokens, rng)) in x.iter_mut().zip(self.rngs.iter_mut()).enumerate() {
@@ -245,11 +255,14 @@ impl Sampler {
                             l = &scratch;
                         }
                         let banned = if n > 0 {
-                            repeats(&reply, before + i, n)
+                            let mut b = repeats(&reply, before + i, n);
+                            b.extend_from_slice(&self.blank);
+                            b.extend(neighbours(&reply, before + i));
+                            b
                         } else {
                             Vec::new()
                         };
-                        draw_excluding(l, params, uniforms[at], &banned)
+                        draw_excluding(l, params, uniforms[at], &banned, stop)
                             .or_else(|_| draw(l, params, uniforms[at]))
                             .map_err(|NonFiniteLogits| error)?
                     }
@@ -290,22 +303,47 @@ impl Sampler {
     }
 }
 
-/// The tokens that would complete, at position `p` of `reply`, an `n`-gram the reply already holds: those that
-/// follow an earlier occurrence of the n − 1 tokens just before `p`. None while any of those is masked or ended.
+/// The tokens that would make, at position `p` of `reply`, an `n`-gram the reply already holds: for every window
+/// of n positions through `p` whose other positions are written (not masked or ended), the token that an earlier
+/// or later written occurrence of those n − 1 tokens has at `p`'s place. Windows that end at `p` catch "… to hear
+/// that. sorry to" written left to right; windows that start or pass through it catch the same repeat written
+/// out of order, as confidence order does inside a block.
 fn repeats(reply: &[u32], p: usize, n: usize) -> Vec<u32> {
-    let Some(start) = (p + 1).checked_sub(n) else {
-        return Vec::new();
-    };
-    let context = &reply[start..p];
-    if context.iter().any(|t| matches!(*t, MASK | EOS | PAD)) {
-        return Vec::new();
+    let written = |t: u32| !matches!(t, MASK | EOS | PAD);
+    let mut banned = Vec::new();
+    for start in p.saturating_sub(n - 1)..=p {
+        let Some(window) = reply.get(start..start + n) else {
+            break;
+        };
+        let at = p - start;
+        let others = (0..n).filter(|&j| j != at);
+        if !others.clone().all(|j| written(window[j])) {
+            continue;
+        }
+        banned.extend(
+            reply
+                .windows(n)
+                .enumerate()
+                .filter(|(j, w)| {
+                    *j != start
+                        && w.iter().all(|t| written(*t))
+                        && others.clone().all(|k| w[k] == window[k])
+                })
+                .map(|(_, w)| w[at]),
+        );
     }
-    reply
-        .windows(n)
-        .enumerate()
-        .filter(|(j, w)| *j != start && w[..n - 1] == *context && w[n - 1] != MASK)
-        .map(|(_, w)| w[n - 1])
-        .collect()
+    banned
+}
+
+/// The written tokens right before and after position `p` ("well well", "maybe maybe"): neighbours drawn in
+/// the same block, each unaware of the other, often agree on the same word.
+fn neighbours(reply: &[u32], p: usize) -> impl Iterator<Item = u32> + '_ {
+    let before = p.checked_sub(1).map(|q| reply[q]);
+    let after = reply.get(p + 1).copied();
+    [before, after]
+        .into_iter()
+        .flatten()
+        .filter(|t| !matches!(*t, MASK | EOS | PAD))
 }
 
 /// How many of `len` positions the confidence schedule keeps masked at time `s`.

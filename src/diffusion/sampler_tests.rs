@@ -154,3 +154,27 @@ fn positions_after_a_revealed_eos_become_pad() {
         .unwrap();
     assert_eq!(x[0], [10, EOS, PAD, PAD, PAD, PAD]);
 }
+
+#[test]
+fn the_ngram_ban_reads_both_sides_of_a_position() {
+    // Bigrams: "5 6" is written; a token before a written 6 must not be 5, whichever side was written first.
+    assert_eq!(repeats(&[5, 6, 7, MASK, 6], 3, 2), [5]);
+    // Left to right as before: after a written 5 the 6 is banned.
+    assert_eq!(repeats(&[5, 6, 7, 5, MASK], 4, 2), [6]);
+    // Both sides written: either bigram would repeat.
+    assert_eq!(repeats(&[5, 6, 7, 5, MASK, 7], 4, 2), [6, 6]);
+    // A masked or ended neighbour bans nothing from its side.
+    assert_eq!(repeats(&[5, 6, MASK, MASK, 6], 3, 2), [5]);
+    assert!(repeats(&[5, 6, MASK, MASK, MASK], 3, 2).is_empty());
+    assert!(repeats(&[5, 6, EOS, MASK, PAD], 3, 2).is_empty());
+    // Trigrams through the middle: "11 12 13" is written, so "11 _ 13" cannot take 12.
+    assert_eq!(repeats(&[11, 12, 13, 11, MASK, 13], 4, 3), [12]);
+}
+
+#[test]
+fn the_ban_keeps_a_token_from_its_written_neighbours() {
+    assert_eq!(neighbours(&[5, MASK, 6], 1).collect::<Vec<_>>(), [5, 6]);
+    assert_eq!(neighbours(&[5, MASK, MASK], 1).collect::<Vec<_>>(), [5]);
+    assert_eq!(neighbours(&[MASK, 7], 0).collect::<Vec<_>>(), [7]);
+    assert!(neighbours(&[EOS, MASK, PAD], 1).next().is_none());
+}

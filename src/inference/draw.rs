@@ -18,9 +18,7 @@ impl Responder {
     ) -> Denoised {
         // Without the `gpu` feature (the page's CPU bundle) there is no kernel to run: the host draws, and the
         // device-draw code is left out of the build.
-        // The n-gram ban and the context bias read the reply written so far, which only the host has.
-        let on_device =
-            cfg!(feature = "gpu") && cfg.no_repeat_ngram == 0 && cfg.context_bias == 0.0;
+        let on_device = cfg!(feature = "gpu") && cfg.device_drawable();
         let Some(implementation) = self.draw_on_device.filter(|_| on_device) else {
             let logits = host_async(logits).await;
             return Denoised::Logits(logits.expect("the denoiser's logits are f32"));

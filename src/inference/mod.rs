@@ -76,6 +76,8 @@ pub struct Responder {
     /// Where each reverse step draws its tokens: `None` reads the logits back and draws on the host;
     /// `Some` draws on the device with `kernels::sample` (only ids and probabilities are read back).
     pub draw_on_device: Option<Implementation>,
+    /// The tokenizer's white-space-only tokens, which the n-gram ban also bans (`Sampler::set_blank`).
+    pub blank_tokens: Vec<u32>,
 }
 
 /// Reads the `model` section of a checkpoint's config.json.
@@ -122,6 +124,7 @@ impl Responder {
         Ok(Self {
             model,
             config,
+            blank_tokens: tokenizer.blank_tokens(),
             tokenizer,
             tagger: ReasonTagger::from_bytes(reasons).map_err(InferenceError::Config)?,
             device: device.clone(),

@@ -20,6 +20,22 @@ pub(super) struct RowRead {
 }
 
 impl Responder {
+    /// The reply's tokens before [EOS]; a reply that ran out of positions before it ended is cut back to its
+    /// last finished sentence (when it has one), so that nobody reads "… did you get to have".
+    fn whole_sentences<'a>(&self, tokens: &'a [u32]) -> Result<&'a [u32], InferenceError> {
+        let reply = until_eos(tokens);
+        if reply.len() < tokens.len() {
+            return Ok(reply);
+        }
+        for end in (1..=reply.len()).rev() {
+            let text = self.tokenizer.decode(&reply[end - 1..end])?;
+            if text.ends_with(['.', '!', '?']) {
+                return Ok(&reply[..end]);
+            }
+        }
+        Ok(reply)
+    }
+
     /// The same diffusion time for every row, [rows].
     fn same_t(&self, t: f32, rows: usize) -> Tensor<1> {
         Tensor::from_data(TensorData::new(vec![t; rows], [rows]), &self.device)
@@ -134,6 +150,7 @@ impl Responder {
             };
             let mut sampler = Sampler::with_seeds(per_block, seeds);
             sampler.set_context(context_words(encoded));
+            sampler.set_blank(self.blank_tokens.clone());
             generate_blocks_async(
                 &mut sampler,
                 rows,
@@ -151,6 +168,7 @@ impl Responder {
         } else {
             let mut sampler = Sampler::with_seeds(cfg.clone(), seeds);
             sampler.set_context(context_words(encoded));
+            sampler.set_blank(self.blank_tokens.clone());
             generate_async(&mut sampler, rows, len, vocab, async |x, t, u| {
                 let (x, t) = (ids_tensor(x, &self.device), self.same_t(t, rows));
                 self.draw(self.model.denoise(x, t, cond), u, cfg).await
@@ -159,9 +177,17 @@ impl Responder {
         };
         let mut out = Vec::with_capacity(rows);
         for ((toks, read), enc) in tokens.iter().zip(read).zip(encoded) {
+            let toks = self.whole_sentences(toks)?;
             out.push(Reply {
-                text: self.tokenizer.decode(until_eos(toks))?,
-                tokens: until_eos(toks).to_vec(),
+                // One space between words: ED's writers often put two after a full stop, and the model
+                // copies them ("that's terrible.  i would…").
+                text: self
+                    .tokenizer
+                    .decode(toks)?
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                tokens: toks.to_vec(),
                 emotion: read
                     .emotions
                     .iter()

@@ -256,9 +256,10 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
             steps: rl.sample_steps,
             temperature: rl.temperature,
             // Rollouts must come from the policy's own distribution for the policy gradient: no n-gram ban,
-            // no context bias.
+            // no context bias, one temperature.
             no_repeat_ngram: 0,
             context_bias: 0.0,
+            stop_temperature: 0.0,
             ..SamplerConfig::default()
         },
         supervised: StepOptions {
