@@ -27,10 +27,14 @@ fn reply(c: &mut Criterion) {
     for (name, device) in devices() {
         let responder = checkpoint::load_responder(dir, &device).expect("a checkpoint to time");
         let context = vec!["I finally got the job I wanted after months of searching.".to_string()];
-        // BENCH_NO_REPEAT_NGRAM=0 times the sampler without its n-gram ban.
+        // BENCH_NO_REPEAT_NGRAM=0 times the sampler without its n-gram ban, BENCH_STOP_TEMPERATURE=0 with one
+        // temperature (shorter replies).
         let mut cfg = SamplerConfig::default();
         if let Ok(n) = std::env::var("BENCH_NO_REPEAT_NGRAM") {
             cfg.no_repeat_ngram = n.parse().expect("BENCH_NO_REPEAT_NGRAM is a number");
+        }
+        if let Ok(s) = std::env::var("BENCH_STOP_TEMPERATURE") {
+            cfg.stop_temperature = s.parse().expect("BENCH_STOP_TEMPERATURE is a number");
         }
         c.bench_function(&format!("reply_default_steps/{name}"), |b| {
             b.iter(|| {
