@@ -24,6 +24,8 @@ pub struct Request {
     pub temperature: Option<f32>,
     pub top_p: Option<f32>,
     pub seed: Option<u64>,
+    /// The temperature of the choice to end the reply (higher: longer replies; 0 = `temperature`).
+    pub stop_temperature: Option<f32>,
 }
 
 /// A loaded model, ready to answer.
@@ -41,8 +43,9 @@ fn start() {
 #[wasm_bindgen]
 pub fn defaults() -> String {
     let d = SamplerConfig::default();
-    json!({"steps": d.steps, "temperature": d.temperature, "top_p": d.top_p, "seed": d.seed})
-        .to_string()
+    json!({"steps": d.steps, "temperature": d.temperature, "top_p": d.top_p, "seed": d.seed,
+           "stop_temperature": d.stop_temperature})
+    .to_string()
 }
 
 #[wasm_bindgen]
@@ -155,6 +158,7 @@ pub async fn answer(responder: &Responder, request: &str) -> Result<String, Stri
         temperature: req.temperature.unwrap_or(d.temperature),
         top_p: req.top_p.unwrap_or(d.top_p),
         seed: req.seed.unwrap_or(d.seed),
+        stop_temperature: req.stop_temperature.unwrap_or(d.stop_temperature),
         ..d
     };
     let reply = responder
@@ -168,6 +172,7 @@ pub async fn answer(responder: &Responder, request: &str) -> Result<String, Stri
     let reasons = speaker_reasons(&responder.tokenizer, &responder.tagger, &req.turns)
         .map_err(|e| e.to_string())?;
     out["explain"] = explain_json(&reply, &reasons);
-    out["settings"] = json!({"steps": cfg.steps, "temperature": cfg.temperature, "top_p": cfg.top_p, "seed": cfg.seed});
+    out["settings"] = json!({"steps": cfg.steps, "temperature": cfg.temperature, "top_p": cfg.top_p, "seed": cfg.seed,
+                             "stop_temperature": cfg.stop_temperature});
     Ok(out.to_string())
 }

@@ -115,6 +115,8 @@ test("a crisis message gets the fixed note, not a generated reply", async () => 
 test("side by side: two replies, the choice and the session download as JSONL", async () => {
   await page.click("#reset");
   await page.check("#compare");
+  // Reply B with one temperature for the choice to end (the length control): the setting travels with it.
+  await page.fill("#stop-b", "0");
   await say("My dog died last week and the house feels empty.");
   assert.equal(await page.locator(".pair .turn.model").count(), 2);
   await page.click('button[data-choice="B"]');
@@ -125,6 +127,8 @@ test("side by side: two replies, the choice and the session download as JSONL", 
   assert.equal(last.replies.length, 2);
   assert.equal(last.choice, "B");
   assert.notDeepEqual(last.replies[0].settings.seed, last.replies[1].settings.seed);
+  assert.equal(last.replies[0].settings.stop_temperature, 1.5);
+  assert.equal(last.replies[1].settings.stop_temperature, 0);
   assert.ok(lines.length >= 5, `${lines.length} session lines`);
 });
 

@@ -82,9 +82,11 @@ function ask(request) {
 function applyDefaults(d) {
   $("steps").value = d.steps;
   $("temperature").value = d.temperature;
+  $("stop").value = d.stop_temperature;
   $("seed").value = d.seed;
   $("steps-b").value = d.steps;
   $("temperature-b").value = d.temperature;
+  $("stop-b").value = d.stop_temperature;
   $("seed-b").value = d.seed + 1;
 }
 
@@ -96,6 +98,7 @@ function settings(suffix = "") {
   return {
     steps: Math.max(1, Math.round(num("steps", 32))),
     temperature: Math.max(0, num("temperature", 0.5)),
+    stop_temperature: Math.max(0, num("stop", 1.5)),
     seed: Math.max(0, Math.round(num("seed", 0))),
   };
 }
@@ -127,7 +130,7 @@ function renderReply(node, label, r) {
   // The intent the reply was written for (Intent Twice's "explore"); a model without an intent policy has none.
   if (r.intent && r.intent !== "unknown") node.append(el("div", "intent", `intent: ${r.intent}`));
   const s = r.settings;
-  node.append(el("div", "meta", `${s.steps} steps · T ${s.temperature} · seed ${s.seed} · ${Math.round(r.ms)} ms`));
+  node.append(el("div", "meta", `${s.steps} steps · T ${s.temperature} · stop T ${s.stop_temperature} · seed ${s.seed} · ${Math.round(r.ms)} ms`));
 }
 
 async function submit() {
