@@ -335,8 +335,8 @@ fn repeats(reply: &[u32], p: usize, n: usize) -> Vec<u32> {
     banned
 }
 
-/// The written tokens right before and after position `p` ("well well", "maybe maybe"): neighbours drawn in
-/// the same block, each unaware of the other, often agree on the same word.
+/// The written tokens right before and after position `p`: the denoiser, with the positions after a word still
+/// masked, sometimes writes the word again right after it ("you did well well", "maybe maybe").
 fn neighbours(reply: &[u32], p: usize) -> impl Iterator<Item = u32> + '_ {
     let before = p.checked_sub(1).map(|q| reply[q]);
     let after = reply.get(p + 1).copied();
