@@ -214,7 +214,7 @@ impl Sampler {
             let mut draws: Vec<(usize, u32, f32)> = Vec::with_capacity(masked.len());
             let n = self.cfg.no_repeat_ngram;
             let before = self.prefix.get(row).map_or(0, Vec::len);
-            let reply: Vec<u32> = if n > 0 || self.cfg.context_bias != 0.0 {
+            let mut reply: Vec<u32> = if n > 0 || self.cfg.context_bias != 0.0 {
                 self.prefix
                     .get(row)
                     .into_iter()
@@ -245,23 +245,13 @@ impl Sampler {
                 };
                 let (tok, conf) = match source {
                     Source::Logits(logits) => {
-                        let mut l = &logits[at * vocab..(at + 1) * vocab];
-                        if !boost.is_empty() {
-                            scratch.clear();
-                            scratch.extend_from_slice(l);
-                            for &t in &boost {
-                                scratch[t as usize] += self.cfg.context_bias;
-                            }
-                            l = &scratch;
-                        }
-                        let banned = if n > 0 {
-                            let mut b = repeats(&reply, before + i, n);
-                            b.extend_from_slice(&self.blank);
-                            b.extend(neighbours(&reply, before + i));
-                            b
-                        } else {
-                            Vec::new()
-                        };
+                        let l = boosted(
+                            &logits[at * vocab..(at + 1) * vocab],
+                            &boost,
+                            self.cfg.context_bias,
+                            &mut scratch,
+                        );
+                        let banned = banned(n, &self.blank, &reply, before + i);
                         draw_excluding(l, params, uniforms[at], &banned, stop)
                             .or_else(|_| draw(l, params, uniforms[at]))
                             .map_err(|NonFiniteLogits| error)?
@@ -271,7 +261,7 @@ impl Sampler {
                 };
                 draws.push((i, tok, conf));
             }
-            match self.cfg.strategy {
+            let revealed: Vec<(usize, u32)> = match self.cfg.strategy {
                 Strategy::Confidence => {
                     draws.sort_by(|a, b| {
                         block(a.0)
@@ -279,17 +269,47 @@ impl Sampler {
                             .then(b.2.total_cmp(&a.2))
                             .then(a.0.cmp(&b.0))
                     });
-                    for &(i, tok, _) in draws.iter().take(reveal) {
-                        tokens[i] = tok;
-                    }
+                    draws.iter().take(reveal).map(|d| (d.0, d.1)).collect()
                 }
                 Strategy::Ancestral => {
                     let p_reveal = if t <= 0.0 { 1.0 } else { (t - s) / t };
-                    for &(i, tok, _) in &draws {
-                        if s <= 0.0 || rng.random::<f32>() < p_reveal {
-                            tokens[i] = tok;
-                        }
+                    draws
+                        .iter()
+                        .filter(|_| s <= 0.0 || rng.random::<f32>() < p_reveal)
+                        .map(|d| (d.0, d.1))
+                        .collect()
+                }
+            };
+            // Positions revealed in one step were drawn without seeing each other: with the ban on, each is
+            // checked again against those committed before it (in reveal order) and, when it would now repeat
+            // one of them ("well well" written in one pass), drawn again from its logits without it.
+            let recheck = n > 0 && revealed.len() > 1 && matches!(source, Source::Logits(_));
+            for (i, mut tok) in revealed {
+                if recheck {
+                    let banned = banned(n, &self.blank, &reply, before + i);
+                    if banned.contains(&tok) {
+                        let Source::Logits(logits) = source else {
+                            unreachable!("checked above")
+                        };
+                        let at = row * len + i;
+                        let boost: Vec<u32> = boost
+                            .iter()
+                            .copied()
+                            .filter(|t| !reply.contains(t))
+                            .collect();
+                        let l = boosted(
+                            &logits[at * vocab..(at + 1) * vocab],
+                            &boost,
+                            self.cfg.context_bias,
+                            &mut scratch,
+                        );
+                        tok = draw_excluding(l, params, uniforms[at], &banned, stop)
+                            .map_or(tok, |(t, _)| t);
                     }
+                }
+                tokens[i] = tok;
+                if let Some(r) = reply.get_mut(before + i) {
+                    *r = tok;
                 }
             }
             if let Some(eos) = tokens.iter().position(|t| *t == EOS) {
@@ -301,6 +321,35 @@ impl Sampler {
         }
         Ok(())
     }
+}
+
+/// The tokens the `n`-gram ban forbids at position `p` of `reply`, `blank` ones included (none with n = 0).
+fn banned(n: usize, blank: &[u32], reply: &[u32], p: usize) -> Vec<u32> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut b = repeats(reply, p, n);
+    b.extend_from_slice(blank);
+    b.extend(neighbours(reply, p));
+    b
+}
+
+/// One position's logits with `bias` added to the tokens in `boost` (in `scratch`), or as they are.
+fn boosted<'a>(
+    logits: &'a [f32],
+    boost: &[u32],
+    bias: f32,
+    scratch: &'a mut Vec<f32>,
+) -> &'a [f32] {
+    if boost.is_empty() {
+        return logits;
+    }
+    scratch.clear();
+    scratch.extend_from_slice(logits);
+    for &t in boost {
+        scratch[t as usize] += bias;
+    }
+    scratch
 }
 
 /// The tokens that would make, at position `p` of `reply`, an `n`-gram the reply already holds: for every window

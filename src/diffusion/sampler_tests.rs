@@ -178,3 +178,33 @@ fn the_ban_keeps_a_token_from_its_written_neighbours() {
     assert_eq!(neighbours(&[MASK, 7], 0).collect::<Vec<_>>(), [7]);
     assert!(neighbours(&[EOS, MASK, PAD], 1).next().is_none());
 }
+
+#[test]
+fn positions_revealed_in_one_step_are_checked_against_each_other() {
+    // Both positions want token 10 above all, then 11; one step reveals both.
+    let vocab = 20;
+    let mut logits = vec![0.0f32; 2 * vocab];
+    for l in logits.chunks_mut(vocab) {
+        l[10] = 50.0;
+        l[11] = 45.0;
+    }
+    let reply = |n: usize| {
+        let cfg = SamplerConfig {
+            steps: 1,
+            temperature: 0.0,
+            block_len: 0,
+            no_repeat_ngram: n,
+            context_bias: 0.0,
+            stop_temperature: 0.0,
+            ..Default::default()
+        };
+        let mut x = crate::diffusion::prior(1, 2);
+        Sampler::new(cfg, 1)
+            .step(&mut x, &logits, vocab, 0)
+            .unwrap();
+        x.remove(0)
+    };
+    assert_eq!(reply(0), [10, 10]);
+    // With the ban the second reveal sees the first and takes its next choice.
+    assert_eq!(reply(2), [10, 11]);
+}
