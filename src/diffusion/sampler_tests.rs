@@ -85,6 +85,13 @@ fn a_negative_eos_bias_delays_the_end_and_zero_changes_nothing() {
         ..Default::default()
     };
     assert!(cfg.validate().unwrap_err().contains("--no-repeat-ngram"));
+    for bad in [-1.0, f32::NAN, f32::INFINITY] {
+        let cfg = SamplerConfig {
+            stop_temperature: bad,
+            ..Default::default()
+        };
+        assert!(cfg.validate().unwrap_err().contains("--stop-temperature"));
+    }
 }
 
 #[test]
