@@ -95,18 +95,9 @@ fn split_samples(
     let cfg: serde_json::Value = checkpoint::read_json(&opts.checkpoint, checkpoint::CONFIG)?;
     let max_turns = cfg["train"]["max_context_turns"].as_u64().unwrap_or(6) as usize;
     let dir = resolve_data_dir(opts.data.as_deref())?;
-    let conversations = load_split(&dir, &opts.split)?;
-    let mut set = samples(&conversations, max_turns);
+    let mut set = samples(&load_split(&dir, &opts.split)?, max_turns);
     set.truncate(opts.limit.unwrap_or(usize::MAX));
     anyhow::ensure!(!set.is_empty(), "the {} split has no samples", opts.split);
-    // EXPERIMENT (README, "Results"): REFLECTDIFFU_ANNOTATED_BOUND=1 scores the references with their annotated
-    // intents (the checkpoint's train.intent_labels).
-    if std::env::var_os("REFLECTDIFFU_ANNOTATED_BOUND").is_some()
-        && let Some(labels) = cfg["train"]["intent_labels"].as_str()
-    {
-        let ann = crate::train::read_annotations(std::path::Path::new(labels))?;
-        crate::intent::labels::label_samples(&mut set, &conversations, &ann, None);
-    }
     let encoded = set
         .iter()
         .map(|s| responder.encode_sample(s))
@@ -140,7 +131,6 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
             chunk,
             &opts.sampler.from_row(i * BATCH_ROWS),
             &mut elbo_rng,
-            std::env::var_os("REFLECTDIFFU_ANNOTATED_BOUND").is_some(),
         )?;
         replies.extend(r);
         nelbo += n.iter().sum::<f64>();

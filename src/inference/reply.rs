@@ -17,8 +17,6 @@ use crate::model::{Batch, Condition, EncodedSample, ids_tensor};
 pub(super) struct RowRead {
     pub(super) emotions: TopEmotions,
     pub(super) intent: Chosen,
-    /// The intent policy's probabilities over the 9 intents (empty for a model without a policy).
-    pub(super) policy: Vec<f32>,
 }
 
 impl Responder {
@@ -88,9 +86,6 @@ impl Responder {
                     emotions[0].0,
                     intent_uniform(seeds[i]),
                 ),
-                policy: policy
-                    .as_ref()
-                    .map_or_else(Vec::new, |p| p[i * N_INTENTS..(i + 1) * N_INTENTS].to_vec()),
                 emotions,
             })
             .collect();

@@ -8,49 +8,23 @@ use super::{InferenceError, Reply, Responder, host};
 use crate::diffusion::loss::masked_nll_sum;
 use crate::diffusion::sampler::SamplerConfig;
 use crate::diffusion::{elbo_weight, q_xt, sample_t};
-use crate::intent::judge::N_INTENTS;
 use crate::kernels::Implementation;
 use crate::model::{Condition, EncodedSample, ids_tensor};
 
 impl Responder {
     /// Replies to one batch of contexts and scores each row's reference reply (a one-sample estimate of the NELBO, an upper bound on −log p(reply | context)),
     /// encoding the contexts once. What `eval` runs.
-    ///
-    /// With `annotated` (a model with an intent policy π), the returned score is instead that of each row's
-    /// annotated intent i* (`EncodedSample::intent`; the drawn one where unknown) plus −ln π(i*): also an upper
-    /// bound, since p(reply | context) ≥ π(i*) · p(reply | context, i*) for any fixed i*. (An experiment: it came
-    /// out looser than the drawn-intent bound, README.)
     pub fn respond_and_score(
         &self,
         encoded: &[EncodedSample],
         cfg: &SamplerConfig,
         rng: &mut impl rand::Rng,
-        annotated: bool,
     ) -> Result<(Vec<Reply>, Vec<f64>), InferenceError> {
         let rows: Vec<usize> = (0..encoded.len()).collect();
-        let seeds = super::reply::row_seeds(&rows, cfg);
-        let (cond, read) = read_sync(self.condition(encoded, None, &seeds))?;
-        let with_policy = read.iter().all(|r| r.policy.len() == N_INTENTS);
-        let chosen: Option<(Vec<usize>, Vec<f64>)> = (annotated && with_policy).then(|| {
-            encoded
-                .iter()
-                .zip(&read)
-                .map(|(e, r)| match e.intent < N_INTENTS {
-                    true => (e.intent, -f64::from(r.policy[e.intent].max(1e-12)).ln()),
-                    false => (r.intent.0, 0.0),
-                })
-                .unzip()
-        });
+        let (cond, read) =
+            read_sync(self.condition(encoded, None, &super::reply::row_seeds(&rows, cfg)))?;
         let replies = read_sync(self.respond_conditioned(encoded, &cond, read, &rows, cfg))?;
-        let nelbo = match chosen {
-            Some((intents, cost)) => {
-                let (cond, _) = read_sync(self.condition(encoded, Some(&intents), &seeds))?;
-                let n = self.nelbo(encoded, &cond, rng)?;
-                n.iter().zip(cost).map(|(n, c)| n + c).collect()
-            }
-            None => self.nelbo(encoded, &cond, rng)?,
-        };
-        Ok((replies, nelbo))
+        Ok((replies, self.nelbo(encoded, &cond, rng)?))
     }
 
     /// One-sample Monte-Carlo estimate of the diffusion NELBO of each row's reference reply (in nats, for the
