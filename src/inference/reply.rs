@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::read_sync;
 
-use super::{InferenceError, Reply, Responder, TopEmotions, host_async, until_eos};
+use super::{InferenceError, Reply, Responder, TopEmotions, host_async, whole_sentences};
 use crate::data::{EMOTIONS, INTENTS};
 use crate::diffusion::sampler::{Sampler, SamplerConfig};
 use crate::diffusion::{generate_async, generate_blocks_async};
@@ -20,22 +20,6 @@ pub(super) struct RowRead {
 }
 
 impl Responder {
-    /// The reply's tokens before [EOS]; a reply that ran out of positions before it ended is cut back to its
-    /// last finished sentence (when it has one), so that nobody reads "… did you get to have".
-    fn whole_sentences<'a>(&self, tokens: &'a [u32]) -> Result<&'a [u32], InferenceError> {
-        let reply = until_eos(tokens);
-        if reply.len() < tokens.len() {
-            return Ok(reply);
-        }
-        for end in (1..=reply.len()).rev() {
-            let text = self.tokenizer.decode(&reply[end - 1..end])?;
-            if text.ends_with(['.', '!', '?']) {
-                return Ok(&reply[..end]);
-            }
-        }
-        Ok(reply)
-    }
-
     /// The same diffusion time for every row, [rows].
     fn same_t(&self, t: f32, rows: usize) -> Tensor<1> {
         Tensor::from_data(TensorData::new(vec![t; rows], [rows]), &self.device)
@@ -177,7 +161,7 @@ impl Responder {
         };
         let mut out = Vec::with_capacity(rows);
         for ((toks, read), enc) in tokens.iter().zip(read).zip(encoded) {
-            let toks = self.whole_sentences(toks)?;
+            let toks = whole_sentences(&self.tokenizer, toks)?;
             out.push(Reply {
                 // One space between words: ED's writers often put two after a full stop, and the model
                 // copies them ("that's terrible.  i would…").
