@@ -3,6 +3,7 @@
 //! denoiser, [`sampler`] takes one reverse step, [`generate`] / [`generate_blocks`] run the reverse process from
 //! the all-[MASK] [`prior`].
 
+mod ban;
 mod corrupt;
 pub mod draw;
 mod generate;

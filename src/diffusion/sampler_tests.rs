@@ -1,6 +1,7 @@
 //! The sampler's invariants: schedule, blocks, [EOS] handling, the [EOS] bias, no rewrites.
 
 use super::*;
+use crate::diffusion::ban::{neighbours, repeats};
 use crate::diffusion::test_logits::{no_eos, random_logits};
 
 #[test]
