@@ -5,13 +5,14 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::read_sync;
 
-use super::{InferenceError, Reply, Responder, TopEmotions, host_async, whole_sentences};
+use super::{InferenceError, Reply, Responder, TopEmotions, host_async, until_eos};
 use crate::data::{EMOTIONS, INTENTS};
 use crate::diffusion::sampler::{Sampler, SamplerConfig};
 use crate::diffusion::{generate_async, generate_blocks_async};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
 use crate::model::{Batch, Condition, EncodedSample, ids_tensor};
+use crate::tokenizer::{TextTokenizer, TokenizerError};
 
 /// What the encoder read from one context.
 pub(super) struct RowRead {
@@ -227,4 +228,71 @@ fn context_words(encoded: &[EncodedSample]) -> Vec<Vec<u32>> {
             ids
         })
         .collect()
+}
+
+/// The reply's tokens before [EOS]; a reply that ran out of positions before it ended is cut back to its last
+/// finished sentence (when it has one), so that nobody reads "… did you get to have".
+fn whole_sentences<'a>(
+    tokenizer: &TextTokenizer,
+    tokens: &'a [u32],
+) -> Result<&'a [u32], TokenizerError> {
+    let reply = until_eos(tokens);
+    if reply.len() < tokens.len() {
+        return Ok(reply);
+    }
+    for end in (1..=reply.len()).rev() {
+        if tokenizer
+            .decode(&reply[end - 1..end])?
+            .ends_with(['.', '!', '?'])
+        {
+            return Ok(&reply[..end]);
+        }
+    }
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::{EOS, PAD};
+
+    fn tokenizer() -> TextTokenizer {
+        let texts = [
+            "that is great.  i am glad you got it!",
+            "what happened? i am so sorry.",
+        ];
+        let texts = texts.iter().cycle().take(40).map(|s| s.to_string());
+        TextTokenizer::train(texts, 300).unwrap()
+    }
+
+    #[test]
+    fn a_reply_that_runs_out_of_positions_keeps_its_finished_sentences() {
+        let tok = tokenizer();
+        let ids = tok.encode("that is great. i am glad you").unwrap().ids;
+        let kept = whole_sentences(&tok, &ids).unwrap();
+        assert_eq!(tok.decode(kept).unwrap(), "that is great.");
+        // A reply that ended is cut at its [EOS], whatever it holds.
+        let mut ended = ids.clone();
+        ended.extend([EOS, PAD]);
+        assert_eq!(whole_sentences(&tok, &ended).unwrap(), &ids[..]);
+        // Without a sentence end there is nothing better to keep.
+        let ids = tok.encode("i am glad you").unwrap().ids;
+        assert_eq!(whole_sentences(&tok, &ids).unwrap(), &ids[..]);
+    }
+
+    #[test]
+    fn the_double_space_is_a_blank_token_and_words_are_not() {
+        let tok = tokenizer();
+        let blank = tok.blank_tokens();
+        let doubled = tok.encode("that is great.  i am glad").unwrap().ids;
+        assert!(
+            doubled.iter().any(|id| blank.contains(id)),
+            "{doubled:?} {blank:?}"
+        );
+        let words = tok.encode("that is great. i am glad").unwrap().ids;
+        assert!(
+            words.iter().all(|id| !blank.contains(id)),
+            "{words:?} {blank:?}"
+        );
+    }
 }
