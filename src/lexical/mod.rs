@@ -4,21 +4,16 @@
 //!   L2-normalised) of hashed word 1–2-grams and character 3–5-grams, the linear model that issue 10 measured at
 //!   42 % on ED test;
 //! * a bag of embeddings (`crate::bag`, fastText's classifier) over hashed word 1–2-grams, which shares a
-//!   low-rank space between words and so reads differently;
-//! * optionally a word-vector reader (`vectors`): a logistic regression on the mean of the context's pre-trained
-//!   GloVe vectors, the one reader with knowledge from outside ED.
+//!   low-rank space between words and so reads differently.
 //!
-//! At inference p ∝ (p_encoder · p_regression^β · p_bag^γ · p_vectors^δ)^(1/(1+β+γ+δ)) — a weighted geometric
-//! mean, so the fused probabilities stay as spread as their inputs — with β, γ and δ tuned on the validation split
+//! At inference p ∝ (p_encoder · p_regression^β · p_bag^γ)^(1/(1+β+γ)) — a weighted geometric mean, so the fused
+//! probabilities stay as spread as their inputs — with β and γ tuned on the validation split
 //! (`reflectdiffu emotion train`).
 
 use crate::bag::{BagSettings, EmbeddingBag};
 use crate::linear::HashedLinear;
 
 mod file;
-mod vectors;
-
-pub use vectors::{VectorReader, VectorSettings, WordVectors};
 
 /// The file a checkpoint keeps it in.
 pub const FILE: &str = "emotion_ngrams.bin";
@@ -38,18 +33,13 @@ pub struct LexicalEmotion {
     pub weight: f32,
     /// γ: the embedding bag's weight in the fusion (0 = leave it out; ignored without a bag).
     pub bag_weight: f32,
-    vectors: Option<VectorReader>,
-    /// δ: the word-vector reader's weight in the fusion (0 = leave it out; ignored without one).
-    pub vector_weight: f32,
 }
 
-/// What the reader reads of a context: the regression's n-grams and the bag's word n-grams, hashed, and the
-/// words themselves (for the word-vector reader).
+/// What the reader reads of a context: the regression's n-grams and the bag's word n-grams, hashed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContextFeatures {
     pub ngrams: Vec<u32>,
     pub words: Vec<u32>,
-    pub tokens: Vec<String>,
 }
 
 /// The hashed features of a context (turns oldest first).
@@ -57,7 +47,7 @@ pub fn features(turns: &[String]) -> ContextFeatures {
     let h = |parts: &[&str]| crate::hashing::feature(parts, BITS);
     let hw = |parts: &[&str]| crate::hashing::feature(parts, BAG_BITS);
     let mut f = vec![h(&["bias"])];
-    let (mut words, mut tokens) = (Vec::new(), Vec::new());
+    let mut words = Vec::new();
     for turn in turns {
         let w = crate::intent::judge::words(turn);
         for (i, x) in w.iter().enumerate() {
@@ -75,54 +65,8 @@ pub fn features(turns: &[String]) -> ContextFeatures {
                 f.push(h(&["c", &g]));
             }
         }
-        tokens.extend(w);
     }
-    ContextFeatures {
-        ngrams: f,
-        words,
-        tokens,
-    }
-}
-
-/// Starting embeddings for the bag's word buckets (an experiment, `emotion train --bag-init-scale`): each train
-/// word's GloVe vector, projected to `dim` by a fixed random matrix unless it is `dim` wide already, scaled to
-/// norm `scale`.
-fn bag_init(
-    data: &[(Vec<String>, usize)],
-    table: &WordVectors,
-    dim: usize,
-    scale: f32,
-) -> Vec<(u32, Vec<f32>)> {
-    use rand::{RngExt, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let proj: Vec<f32> = (0..dim * table.dim())
-        .map(|_| rng.random::<f32>() - 0.5)
-        .collect();
-    let mut seen = std::collections::HashSet::new();
-    let mut init = Vec::new();
-    for w in data
-        .iter()
-        .flat_map(|(t, _)| t)
-        .flat_map(|t| crate::intent::judge::words(t))
-    {
-        if !seen.insert(w.clone()) {
-            continue;
-        }
-        let Some(v) = table.mean(std::slice::from_ref(&w)) else {
-            continue;
-        };
-        let e: Vec<f32> = if dim == table.dim() {
-            v
-        } else {
-            proj.chunks_exact(table.dim())
-                .map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum())
-                .collect()
-        };
-        let norm = e.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-        let key = crate::hashing::feature(&["w", &w], BAG_BITS);
-        init.push((key, e.into_iter().map(|x| x / norm * scale).collect()));
-    }
-    init
+    ContextFeatures { ngrams: f, words }
 }
 
 /// The TF-IDF vector of a feature list: (1 + ln tf) · idf per distinct feature, L2-normalised.
@@ -150,15 +94,13 @@ fn tfidf(idf: &[f32], features: &[u32]) -> Vec<(u32, f32)> {
 }
 
 impl LexicalEmotion {
-    /// Trains the regression (AdaGrad, `epochs` passes at `lr`) and, given their settings, the embedding bag and
-    /// the word-vector reader on (context, emotion) pairs; β starts at 1, γ and δ at 1 with their reader, 0
-    /// without (set them by tuning).
+    /// Trains the regression (AdaGrad, `epochs` passes at `lr`) and, given its settings, the embedding bag on
+    /// (context, emotion) pairs; β starts at 1 and γ at 1 with a bag, 0 without (set them by tuning).
     pub fn train(
         data: &[(Vec<String>, usize)],
         epochs: usize,
         lr: f32,
         bag: Option<BagSettings>,
-        vectors: Option<(&WordVectors, VectorSettings)>,
         seed: u64,
     ) -> Self {
         let feats: Vec<ContextFeatures> = data.iter().map(|(t, _)| features(t)).collect();
@@ -182,40 +124,18 @@ impl LexicalEmotion {
         let model = HashedLinear::train(&rows, CLASSES, BITS, epochs, lr, seed);
         let bag = bag.map(|settings| {
             let rows: Vec<(Vec<u32>, usize)> = feats
-                .iter()
+                .into_iter()
                 .zip(data)
-                .map(|(f, (_, e))| (f.words.clone(), *e))
+                .map(|(f, (_, e))| (f.words, *e))
                 .collect();
-            let init = match vectors {
-                Some((
-                    table,
-                    VectorSettings {
-                        bag_init: Some(scale),
-                        ..
-                    },
-                )) => bag_init(data, table, settings.dim, scale),
-                _ => Vec::new(),
-            };
-            EmbeddingBag::train_from(&rows, CLASSES, BAG_BITS, settings, seed, &init)
+            EmbeddingBag::train(&rows, CLASSES, BAG_BITS, settings, seed)
         });
-        let vectors = vectors
-            .filter(|(_, s)| s.bag_init.is_none())
-            .map(|(table, settings)| {
-                let rows: Vec<(Vec<String>, usize)> = feats
-                    .into_iter()
-                    .zip(data)
-                    .map(|(f, (_, e))| (f.tokens, *e))
-                    .collect();
-                VectorReader::train(&rows, table, CLASSES, settings, seed)
-            });
         Self {
             model,
             idf,
             bag_weight: if bag.is_some() { 1.0 } else { 0.0 },
             bag,
             weight: 1.0,
-            vector_weight: if vectors.is_some() { 1.0 } else { 0.0 },
-            vectors,
         }
     }
 
@@ -234,48 +154,27 @@ impl LexicalEmotion {
         self.bag.is_some()
     }
 
-    /// P(emotion | context) of the word-vector reader alone, when the reader has one.
-    pub fn vector_probabilities(&self, features: &ContextFeatures) -> Option<Vec<f32>> {
-        Some(self.vectors.as_ref()?.probabilities(&features.tokens))
-    }
-
-    pub fn has_vectors(&self) -> bool {
-        self.vectors.is_some()
-    }
-
     /// Fuses the encoder's probabilities `p` (32) with this reader's on `features`, in place: the weighted
-    /// geometric mean (p · q^β · r^γ · s^δ)^(1/(1+β+γ+δ)), renormalised.
+    /// geometric mean (p · q^β · r^γ)^(1/(1+β+γ)), renormalised.
     pub fn fuse(&self, p: &mut [f32], features: &ContextFeatures) {
         if features.ngrams.is_empty() {
             return;
         }
         let q = self.probabilities(features);
-        let r = self.bag_probabilities(features);
-        let s = self.vector_probabilities(features);
-        self.fuse_probabilities(p, &q, r.as_deref(), s.as_deref());
+        self.fuse_probabilities(p, &q, self.bag_probabilities(features).as_deref());
     }
 
-    /// [`Self::fuse`] with the regression's probabilities `q`, the bag's `r` and the word-vector reader's `s`
-    /// already computed.
-    pub fn fuse_probabilities(
-        &self,
-        p: &mut [f32],
-        q: &[f32],
-        r: Option<&[f32]>,
-        s: Option<&[f32]>,
-    ) {
-        let beta = self.weight;
-        let gamma = if r.is_some() { self.bag_weight } else { 0.0 };
-        let delta = if s.is_some() { self.vector_weight } else { 0.0 };
-        if beta == 0.0 && gamma == 0.0 && delta == 0.0 {
+    /// [`Self::fuse`] with the regression's probabilities `q` and the bag's `r` already computed.
+    pub fn fuse_probabilities(&self, p: &mut [f32], q: &[f32], r: Option<&[f32]>) {
+        let (beta, gamma) = (self.weight, if r.is_some() { self.bag_weight } else { 0.0 });
+        if beta == 0.0 && gamma == 0.0 {
             return;
         }
-        let k = 1.0 / (1.0 + beta + gamma + delta);
+        let k = 1.0 / (1.0 + beta + gamma);
         let ln = |x: f32| x.max(1e-12).ln();
         for (c, a) in p.iter_mut().enumerate() {
             let bag = r.map_or(0.0, |r| gamma * ln(r[c]));
-            let vectors = s.map_or(0.0, |s| delta * ln(s[c]));
-            *a = ((ln(*a) + beta * ln(q[c]) + bag + vectors) * k).exp();
+            *a = ((ln(*a) + beta * ln(q[c]) + bag) * k).exp();
         }
         let sum: f32 = p.iter().sum();
         if sum > 0.0 && sum.is_finite() {
@@ -306,7 +205,7 @@ mod tests {
             epochs: 10,
             lr: 0.5,
         };
-        let mut r = LexicalEmotion::train(&data, 3, 0.5, Some(bag), None, 0);
+        let mut r = LexicalEmotion::train(&data, 3, 0.5, Some(bag), 0);
         let f = features(&["so proud of him".to_string()]);
         let p = r.probabilities(&f);
         assert!(p[26] > p[0] && p[26] > 0.5);
