@@ -298,3 +298,78 @@ fn a_block_diffusion_model_trains_samples_and_evaluates() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_fine_tune_starts_from_the_checkpoint_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("base");
+    train(&ck, &[]).success();
+    // A learning rate too small to move the weights: the fine-tune must read exactly as its base does, and a
+    // run from scratch (another seed) must not.
+    let still = tiny_run_config(dir.path(), "still", |c| c["train"]["lr"] = 1e-12.into());
+    let fine = dir.path().join("fine");
+    Command::from_std(train_cmd(&still, &fine))
+        .arg("--from")
+        .arg(&ck)
+        .assert()
+        .success();
+    let scratch_cfg = tiny_run_config(dir.path(), "scratch", |c| {
+        c["train"]["lr"] = 1e-12.into();
+        c["train"]["seed"] = 8.into();
+    });
+    let scratch = dir.path().join("scratch");
+    Command::from_std(train_cmd(&scratch_cfg, &scratch))
+        .assert()
+        .success();
+    let emotions = |ck: &Path| -> Vec<f64> {
+        let out = bin()
+            .args([
+                "sample",
+                "--json",
+                "--steps",
+                "2",
+                "--seed",
+                "1",
+                "--checkpoint",
+            ])
+            .arg(ck)
+            .arg("I lost my keys again and I am so annoyed.")
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&stdout_ok(out)).unwrap();
+        json["emotion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["p"].as_f64().unwrap())
+            .collect()
+    };
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
+    assert!(close(&emotions(&ck), &emotions(&fine)));
+    assert!(!close(&emotions(&ck), &emotions(&scratch)));
+    for f in ["tokenizer.json", "reason_words.txt"] {
+        assert_eq!(
+            std::fs::read(ck.join(f)).unwrap(),
+            std::fs::read(fine.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fine.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["train"]["init_from"], ck.display().to_string());
+
+    // The network must be the checkpoint's; --resume continues --out and takes no --from.
+    let wider = tiny_run_config(dir.path(), "wider", |c| c["model"]["d_model"] = 48.into());
+    Command::from_std(train_cmd(&wider, &dir.path().join("wider")))
+        .arg("--from")
+        .arg(&ck)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("model section differs"));
+    Command::from_std(train_cmd(&still, &fine))
+        .args(["--resume", "--from"])
+        .arg(&ck)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("drop --from"));
+}

@@ -107,7 +107,7 @@ pub fn resolve(dir: Option<&Path>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CHECKPOINT)
 }
 
-fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, CheckpointError> {
+pub fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, CheckpointError> {
     let path = dir.join(file);
     if !path.exists() {
         return Err(CheckpointError::Missing {

@@ -158,7 +158,9 @@ pub struct TrainArgs {
     pub config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Stage::Supervised)]
     pub stage: Stage,
-    /// --stage rl: the supervised checkpoint to start from and stay near.
+    /// --stage rl: the supervised checkpoint to start from and stay near. --stage supervised: fine-tune — start
+    /// from this checkpoint's weights, tokenizer and reason tagger, with a fresh optimizer and the schedule of
+    /// --config's `train` section (its `model` section must be the checkpoint's).
     #[arg(long, required_if_eq("stage", "rl"))]
     pub from: Option<PathBuf>,
     #[arg(long)]
@@ -265,8 +267,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Train(a) => {
-            if a.from.is_some() {
-                anyhow::bail!("--from is for --stage rl; a supervised run starts from --config");
+            if a.from.is_some() && a.resume {
+                anyhow::bail!(
+                    "--resume continues the run in --out (which remembers where it started); drop --from"
+                );
             }
             let state = crate::train::train(crate::train::TrainOptions {
                 config: a.config,
@@ -277,6 +281,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 resume: a.resume,
                 max_steps: a.max_steps,
                 max_minutes: a.max_minutes,
+                init_from: a.from,
             })?;
             eprintln!(
                 "trained {} steps in {:.0} s; checkpoint in {}",

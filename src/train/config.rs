@@ -82,6 +82,11 @@ pub struct TrainConfig {
     /// Weight of the intent policy's cross-entropy (with `model.intent_policy`).
     #[serde(default = "default_intent_weight")]
     pub intent_weight: f32,
+    /// A fine-tune: the checkpoint whose weights, tokenizer and reason tagger the run starts from (with a fresh
+    /// optimizer and this section's schedule); its `model` section must be this config's. Set by `train --from`,
+    /// recorded in the run's config.json. Absent = a run from scratch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<std::path::PathBuf>,
     /// Encoder pre-training: the run's first `mlm_steps` optimizer steps (counted in `max_steps`) train the
     /// encoder alone as a masked language model over the context tokens (speaker and listener turns, cut as
     /// the encoder reads them); then the optimizer and the warm-up start afresh for the run's own objective.

@@ -46,6 +46,8 @@ pub struct TrainOptions {
     pub max_steps: Option<usize>,
     /// Overrides `train.max_minutes` (also when resuming).
     pub max_minutes: Option<f64>,
+    /// Start a new run from this checkpoint's weights, tokenizer and reason tagger (sets `train.init_from`).
+    pub init_from: Option<PathBuf>,
 }
 
 /// Where a run stopped; written with every checkpoint.
@@ -155,6 +157,10 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     let device = opts.device.clone().autodiff();
     device.seed(t.seed);
     let mut model = m.init(&device);
+    if let (Some(from), false) = (&t.init_from, resuming) {
+        model = ckpt::load_weights(from, model, ckpt::read(from, ckpt::WEIGHTS)?)?;
+        eprintln!("starting from the weights of {}", from.display());
+    }
     // Gradients are clipped by their global norm in the loop (clip.rs), not by burn's per-tensor clipping.
     let mut optim = AdamWConfig::new().with_weight_decay(t.weight_decay).init();
     let mut state = TrainState::default();
@@ -330,6 +336,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             "steps": state.global_step, "epochs_completed": state.epoch,
             "wall_seconds": state.wall_seconds, "device": format!("{:?}", opts.device),
             "parameters": model.num_params(),
+            "from": t.init_from.as_ref().map(|p| p.display().to_string()),
             "valid": state.last_valid,
         }),
     )?;

@@ -45,7 +45,25 @@ pub(super) fn run_config(opts: &TrainOptions) -> anyhow::Result<RunConfig> {
             .config
             .as_deref()
             .context("--config FILE is required for a new run")?;
-        Ok(RunConfig::load(path)?)
+        let mut cfg = RunConfig::load(path)?;
+        if let Some(from) = &opts.init_from {
+            let base = ckpt::read_json::<RunConfig>(from, ckpt::CONFIG)?;
+            // The saved config records the tokenizer's real vocabulary size; the rest must match as written.
+            let mut wanted = cfg.model.clone();
+            wanted.vocab_size = base.model.vocab_size;
+            if wanted != base.model {
+                bail!(
+                    "--from {}: its model section differs from {}'s; a fine-tune keeps the checkpoint's network, \
+                     so copy the `model` section of {} into the config",
+                    from.display(),
+                    path.display(),
+                    from.join(ckpt::CONFIG).display()
+                );
+            }
+            cfg.model = base.model;
+            cfg.train.init_from = Some(from.clone());
+        }
+        Ok(cfg)
     }
 }
 
@@ -57,11 +75,21 @@ pub(super) fn tokenizer_and_tagger(
     train_convs: &[crate::data::Conversation],
 ) -> anyhow::Result<(TextTokenizer, ReasonTagger)> {
     let out = &opts.out;
+    let read = |dir: &std::path::Path| -> anyhow::Result<(TextTokenizer, ReasonTagger)> {
+        let tok = TextTokenizer::from_bytes(&ckpt::read(dir, ckpt::TOKENIZER)?)?;
+        let reasons = ReasonTagger::from_bytes(&ckpt::read_reasons(dir)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        Ok((tok, reasons))
+    };
     Ok(if opts.resume {
-        let tok = TextTokenizer::from_bytes(&std::fs::read(out.join(ckpt::TOKENIZER))?)?;
-        let reasons = ReasonTagger::from_bytes(&ckpt::read_reasons(out)?)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
-        (tok, reasons)
+        read(out)?
+    } else if let Some(from) = &cfg.train.init_from {
+        let (tok, tagger) = read(from)?;
+        ckpt::write_atomic(out, ckpt::TOKENIZER, &ckpt::read(from, ckpt::TOKENIZER)?)?;
+        let (file, bytes) = tagger.to_file();
+        ckpt::write_atomic(out, file, &bytes)?;
+        ckpt::write_json(out, ckpt::CONFIG, &*cfg)?;
+        (tok, tagger)
     } else {
         eprintln!(
             "training a {}-token BPE tokenizer on the train split…",
