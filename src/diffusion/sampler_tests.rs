@@ -4,6 +4,13 @@ use super::*;
 use crate::diffusion::ban::{neighbours, repeats};
 use crate::diffusion::test_logits::{no_eos, random_logits};
 
+/// The first reverse step of one reply of `len` positions from the all-[MASK] prior, with `logits` [len, vocab].
+fn first_step(cfg: SamplerConfig, len: usize, logits: &[f32], vocab: usize) -> Vec<u32> {
+    let mut x = crate::diffusion::prior(1, len);
+    Sampler::new(cfg, 1).step(&mut x, logits, vocab, 0).unwrap();
+    x.remove(0)
+}
+
 #[test]
 fn sampler_never_rewrites_an_unmasked_token() {
     for strategy in [Strategy::Confidence, Strategy::Ancestral] {
@@ -156,11 +163,10 @@ fn positions_after_a_revealed_eos_become_pad() {
         block_len: 2,
         ..Default::default()
     };
-    let mut x = crate::diffusion::prior(1, 6);
-    Sampler::new(cfg, 1)
-        .step(&mut x, &logits, vocab, 0)
-        .unwrap();
-    assert_eq!(x[0], [10, EOS, PAD, PAD, PAD, PAD]);
+    assert_eq!(
+        first_step(cfg, 6, &logits, vocab),
+        [10, EOS, PAD, PAD, PAD, PAD]
+    );
 }
 
 #[test]
@@ -206,11 +212,7 @@ fn positions_revealed_in_one_step_are_checked_against_each_other() {
             stop_temperature: 0.0,
             ..Default::default()
         };
-        let mut x = crate::diffusion::prior(1, 2);
-        Sampler::new(cfg, 1)
-            .step(&mut x, &logits, vocab, 0)
-            .unwrap();
-        x.remove(0)
+        first_step(cfg, 2, &logits, vocab)
     };
     assert_eq!(reply(0), [10, 10]);
     // With the ban the second reveal sees the first and takes its next choice.

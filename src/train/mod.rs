@@ -156,31 +156,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
 
     let device = opts.device.clone().autodiff();
     device.seed(t.seed);
-    let mut model = m.init(&device);
-    if let (Some(from), false) = (&t.init_from, resuming) {
-        model = ckpt::load_weights(from, model, ckpt::read(from, ckpt::WEIGHTS)?)?;
-        eprintln!("starting from the weights of {}", from.display());
-    }
-    // Gradients are clipped by their global norm in the loop (clip.rs), not by burn's per-tensor clipping.
-    let mut optim = AdamWConfig::new().with_weight_decay(t.weight_decay).init();
-    let mut state = TrainState::default();
-    if resuming {
-        let generation = ckpt::read_generation::<TrainState>(out)?;
-        let place = out.join(ckpt::RESUME_DIR);
-        // The top-level weights may predate the generation (a crash between its switch and the publish).
-        ckpt::write_atomic(out, ckpt::WEIGHTS, &generation.weights)?;
-        model = ckpt::load_weights(&place, model, generation.weights)?;
-        optim = ckpt::load_optimizer(&place, optim, generation.optimizer)?;
-        state = generation.state;
-        // Lines logged after this generation will be logged again.
-        ckpt::truncate_metrics(out, state.metrics_bytes)?;
-        eprintln!(
-            "resuming at epoch {} step {} ({} steps done)",
-            state.epoch + 1,
-            state.step_in_epoch,
-            state.global_step
-        );
-    }
+    let (mut model, mut optim, mut state) = setup::starting_point(out, &cfg, resuming, &device)?;
 
     // Dropout masks: a stream of their own (model/layers.rs), restarted per run and per resume point.
     crate::model::layers::seed_dropout(

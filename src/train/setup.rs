@@ -1,12 +1,17 @@
 //! Opening a training run: the output folder checked against `--resume`, the run config (the file's for a new
-//! run, the checkpoint's own on resume), and the tokenizer and reason tagger (trained and written for a new run,
-//! read back on resume).
+//! run, the checkpoint's own on resume), the tokenizer and reason tagger (trained, or a fine-tune's base's, and
+//! written for a new run; read back on resume), and the weights, optimizer and position it starts from.
+
+use std::path::Path;
 
 use anyhow::{Context, bail};
+use burn::optim::{AdamWConfig, ModuleOptimizer};
+use burn::prelude::*;
 
 use super::inputs::reason_tagger;
-use super::{RunConfig, TrainOptions};
+use super::{RunConfig, TrainOptions, TrainState};
 use crate::checkpoint as ckpt;
+use crate::model::ReflectDiffu;
 use crate::reason::ReasonTagger;
 use crate::tokenizer::TextTokenizer;
 
@@ -75,37 +80,74 @@ pub(super) fn tokenizer_and_tagger(
     train_convs: &[crate::data::Conversation],
 ) -> anyhow::Result<(TextTokenizer, ReasonTagger)> {
     let out = &opts.out;
-    let read = |dir: &std::path::Path| -> anyhow::Result<(TextTokenizer, ReasonTagger)> {
-        let tok = TextTokenizer::from_bytes(&ckpt::read(dir, ckpt::TOKENIZER)?)?;
-        let reasons = ReasonTagger::from_bytes(&ckpt::read_reasons(dir)?)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        Ok((tok, reasons))
+    let reasons = |dir: &Path| -> anyhow::Result<ReasonTagger> {
+        ReasonTagger::from_bytes(&ckpt::read_reasons(dir)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
     };
-    Ok(if opts.resume {
-        read(out)?
-    } else if let Some(from) = &cfg.train.init_from {
-        let (tok, tagger) = read(from)?;
-        ckpt::write_atomic(out, ckpt::TOKENIZER, &ckpt::read(from, ckpt::TOKENIZER)?)?;
-        let (file, bytes) = tagger.to_file();
-        ckpt::write_atomic(out, file, &bytes)?;
-        ckpt::write_json(out, ckpt::CONFIG, &*cfg)?;
-        (tok, tagger)
-    } else {
+    if opts.resume {
+        let tok = TextTokenizer::from_bytes(&ckpt::read(out, ckpt::TOKENIZER)?)?;
+        return Ok((tok, reasons(out)?));
+    }
+    // A new run: the tokenizer and tagger of the checkpoint it starts from, or new ones; kept in --out.
+    let (json, tagger) = match &cfg.train.init_from {
+        Some(from) => (ckpt::read(from, ckpt::TOKENIZER)?, reasons(from)?),
+        None => {
+            eprintln!(
+                "training a {}-token BPE tokenizer on the train split…",
+                cfg.model.vocab_size
+            );
+            let texts: Vec<String> = train_convs
+                .iter()
+                .flat_map(|c| c.turns.iter().cloned())
+                .collect();
+            let tok = TextTokenizer::train(texts.into_iter(), cfg.model.vocab_size)?;
+            let tagger = reason_tagger(&cfg.train.reason_tags, opts.lexicons.as_deref())?;
+            (tok.to_json()?.into_bytes(), tagger)
+        }
+    };
+    let tok = TextTokenizer::from_bytes(&json)?;
+    cfg.model.vocab_size = tok.vocab_size();
+    ckpt::write_atomic(out, ckpt::TOKENIZER, &json)?;
+    let (file, bytes) = tagger.to_file();
+    ckpt::write_atomic(out, file, &bytes)?;
+    ckpt::write_json(out, ckpt::CONFIG, &*cfg)?;
+    Ok((tok, tagger))
+}
+
+/// The run's starting point: fresh weights (or, for a fine-tune, `train.init_from`'s) and a fresh optimizer, or on
+/// `--resume` the newest generation's weights, optimizer state and position.
+pub(super) fn starting_point(
+    out: &Path,
+    cfg: &RunConfig,
+    resuming: bool,
+    device: &Device,
+) -> anyhow::Result<(ReflectDiffu, ModuleOptimizer, TrainState)> {
+    let mut model = cfg.model.init(device);
+    if let (Some(from), false) = (&cfg.train.init_from, resuming) {
+        model = ckpt::load_weights(from, model, ckpt::read(from, ckpt::WEIGHTS)?)?;
+        eprintln!("starting from the weights of {}", from.display());
+    }
+    // Gradients are clipped by their global norm in the loop (clip.rs), not by burn's per-tensor clipping.
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(cfg.train.weight_decay)
+        .init();
+    let mut state = TrainState::default();
+    if resuming {
+        let generation = ckpt::read_generation::<TrainState>(out)?;
+        let place = out.join(ckpt::RESUME_DIR);
+        // The top-level weights may predate the generation (a crash between its switch and the publish).
+        ckpt::write_atomic(out, ckpt::WEIGHTS, &generation.weights)?;
+        model = ckpt::load_weights(&place, model, generation.weights)?;
+        optim = ckpt::load_optimizer(&place, optim, generation.optimizer)?;
+        state = generation.state;
+        // Lines logged after this generation will be logged again.
+        ckpt::truncate_metrics(out, state.metrics_bytes)?;
         eprintln!(
-            "training a {}-token BPE tokenizer on the train split…",
-            cfg.model.vocab_size
+            "resuming at epoch {} step {} ({} steps done)",
+            state.epoch + 1,
+            state.step_in_epoch,
+            state.global_step
         );
-        let texts: Vec<String> = train_convs
-            .iter()
-            .flat_map(|c| c.turns.iter().cloned())
-            .collect();
-        let tok = TextTokenizer::train(texts.into_iter(), cfg.model.vocab_size)?;
-        let tagger = reason_tagger(&cfg.train.reason_tags, opts.lexicons.as_deref())?;
-        cfg.model.vocab_size = tok.vocab_size();
-        ckpt::write_atomic(out, ckpt::TOKENIZER, tok.to_json()?.as_bytes())?;
-        let (file, bytes) = tagger.to_file();
-        ckpt::write_atomic(out, file, &bytes)?;
-        ckpt::write_json(out, ckpt::CONFIG, &*cfg)?;
-        (tok, tagger)
-    })
+    }
+    Ok((model, optim, state))
 }
