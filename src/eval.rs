@@ -3,9 +3,9 @@
 //! in the report.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
@@ -20,6 +20,7 @@ use crate::intent::judge::N_INTENTS;
 use crate::metrics::intents::{cross_turn_repetition, distribution};
 use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
 use crate::model::EncodedSample;
+use crate::output::{OutputFile, checkpoint_files};
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
 
@@ -122,21 +123,47 @@ pub fn evaluate_emotion(
 
 pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Report> {
     let (set, encoded) = split_samples(opts, responder)?;
+    // The replies go to FILE.replies.jsonl.partial as they are written (an interrupted run keeps them), which
+    // becomes FILE.replies.jsonl at the end.
+    let replies_file = OutputFile::check(
+        &replies_path(&opts.out),
+        &checkpoint_files(&opts.checkpoint),
+        &opts.checkpoint,
+    )?;
+    let mut sink = std::io::BufWriter::new(replies_file.create_partial()?);
 
     let mut progress = Progress::new(set.len(), 0);
     let mut elbo_rng = StdRng::seed_from_u64(opts.sampler.seed ^ 0xE1B0);
     let (mut replies, mut nelbo) = (Vec::with_capacity(set.len()), 0.0f64);
+    let mut judged_replies = Vec::new();
     for (i, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
         let (r, n) = responder.respond_and_score(
             chunk,
             &opts.sampler.from_row(i * BATCH_ROWS),
             &mut elbo_rng,
         )?;
+        for (k, reply) in r.iter().enumerate() {
+            let s = &set[i * BATCH_ROWS + k];
+            let mut line = json!({
+                "context": s.context, "reference": s.reply, "reply": reply.text,
+                "predicted_emotion": EMOTIONS[reply.emotion_id], "gold_emotion": EMOTIONS[s.emotion],
+                "intent": INTENTS[reply.intent_id],
+            });
+            if let Some(j) = &opts.judge {
+                let judged = j.classify(&reply.text);
+                line["judged_intent"] = json!(INTENTS[judged]);
+                judged_replies.push(judged);
+            }
+            writeln!(sink, "{line}")?;
+        }
+        sink.flush()?;
         replies.extend(r);
         nelbo += n.iter().sum::<f64>();
         progress.tick_by(chunk.len(), format!("{} {}", opts.split, "replies"));
     }
     progress.finish();
+    drop(sink);
+    replies_file.commit()?;
     let ref_tokens: usize = encoded
         .iter()
         .map(|e| e.reply.iter().filter(|t| **t != PAD).count())
@@ -153,29 +180,13 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
 
     let judged: Option<(Vec<usize>, Vec<usize>)> = opts.judge.as_ref().map(|j| {
         (
-            replies.iter().map(|r| j.classify(&r.text)).collect(),
+            judged_replies,
             set.iter().map(|s| j.classify(&s.reply)).collect(),
         )
     });
     let intent = judged
         .as_ref()
         .map(|(hyp, refs)| intent_report(&replies, &set, hyp, refs));
-
-    let mut lines = String::new();
-    for (i, (r, s)) in replies.iter().zip(&set).enumerate() {
-        let mut line = json!({
-            "context": s.context, "reference": s.reply, "reply": r.text,
-            "predicted_emotion": EMOTIONS[r.emotion_id], "gold_emotion": EMOTIONS[s.emotion],
-            "intent": INTENTS[r.intent_id],
-        });
-        if let Some((hyp, _)) = &judged {
-            line["judged_intent"] = json!(INTENTS[hyp[i]]);
-        }
-        lines.push_str(&line.to_string());
-        lines.push('\n');
-    }
-    std::fs::write(replies_path(&opts.out), lines)
-        .with_context(|| format!("cannot write {}", replies_path(&opts.out).display()))?;
 
     Ok(Report {
         bleu1: bleu[0],
@@ -203,16 +214,22 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Rep
         avg_tokens: hyps.iter().map(Vec::len).sum::<usize>() as f64 / hyps.len() as f64,
         intent,
         samples: set.len(),
-        settings: json!({
-            "checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit,
-            "steps": opts.sampler.steps, "seed": opts.sampler.seed, "temperature": opts.sampler.temperature,
-            "top_p": opts.sampler.top_p, "strategy": opts.sampler.strategy, "block_len": opts.sampler.block_len,
-            "eos_bias": opts.sampler.eos_bias, "no_repeat_ngram": opts.sampler.no_repeat_ngram,
-            "context_bias": opts.sampler.context_bias, "stop_temperature": opts.sampler.stop_temperature,
-            "intent": format!("{:?}", responder.intent),
-            "tokenisation": "lower-cased, whitespace split, punctuation split off (src/metrics/dist.rs::words)",
-            "bleu": "corpus BLEU, one reference, cumulative uniform weights, brevity penalty, no smoothing (= NLTK corpus_bleu)",
-        }),
+        settings: {
+            // every sampler setting by its own name, then what the run adds
+            let mut settings = json!(opts.sampler);
+            settings.as_object_mut().expect("a struct serialises to an object").extend(
+                json!({
+                    "checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit,
+                    "intent": format!("{:?}", responder.intent),
+                    "tokenisation": "lower-cased, whitespace split, punctuation split off (src/metrics/dist.rs::words)",
+                    "bleu": "corpus BLEU, one reference, cumulative uniform weights, brevity penalty, no smoothing (= NLTK corpus_bleu)",
+                })
+                .as_object()
+                .expect("an object")
+                .clone(),
+            );
+            settings
+        },
     })
 }
 

@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use crate::output::{OutputFile, checkpoint_files};
+
 use anyhow::Context;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
@@ -29,17 +31,19 @@ pub fn export_safetensors(dir: &Path, out: &Path) -> anyhow::Result<Vec<TensorIn
         out.display(),
         out.join("model.safetensors").display()
     );
+    let file = OutputFile::check(out, &checkpoint_files(dir), dir)?;
     let responder = checkpoint::load_responder(dir, &burn::prelude::Device::flex())?;
     let config = checkpoint::read_text(dir, checkpoint::CONFIG)?;
-    let mut store = SafetensorsStore::from_file(out)
+    let mut store = SafetensorsStore::from_file(file.temp_path())
         .with_to_adapter(BurnToPyTorchAdapter)
         .skip_enum_variants(true)
         .metadata("reflectdiffu_config", config)
         .overwrite(true);
-    responder
-        .model
-        .save_into(&mut store)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    if let Err(e) = responder.model.save_into(&mut store) {
+        file.discard();
+        anyhow::bail!("cannot write {}: {e}", out.display());
+    }
+    file.commit()?;
     read_header(out)
 }
 
@@ -61,6 +65,7 @@ pub fn export_burnpack_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
         out.display(),
         out.join("model.bpk").display()
     );
+    let file = OutputFile::check(out, &checkpoint_files(dir), dir)?;
     let responder = checkpoint::load_responder(dir, &Device::flex())?;
     let weights = responder.model.num_params();
     let bytes = responder
@@ -69,7 +74,7 @@ pub fn export_burnpack_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
         .into_record()
         .into_bytes()
         .map_err(|e| anyhow::anyhow!("cannot encode the f16 weights: {e}"))?;
-    std::fs::write(out, &*bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    file.write(&bytes)?;
     Ok(weights)
 }
 
@@ -104,17 +109,17 @@ pub fn read_header(path: &Path) -> anyhow::Result<Vec<TensorInfo>> {
 /// Writes the lexical emotion reader of the checkpoint in `dir` to `out` with f16 values (the web page's copy);
 /// returns the file's size.
 pub fn export_lexical_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
-    let path = dir.join(crate::lexical::FILE);
+    let file = OutputFile::check(out, &checkpoint_files(dir), dir)?;
+    let path = dir.join(crate::emotion::FILE);
     let bytes = std::fs::read(&path).map_err(|e| {
         anyhow::anyhow!(
             "cannot read {}: {e} (add a reader with `reflectdiffu emotion train --checkpoint DIR`)",
             path.display()
         )
     })?;
-    let reader = crate::lexical::LexicalEmotion::from_bytes(&bytes)
+    let reader = crate::emotion::LexicalEmotion::from_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let half = reader.to_bytes_f16();
-    std::fs::write(out, &half)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    file.write(&half)?;
     Ok(half.len())
 }

@@ -7,31 +7,41 @@ use serde_json::json;
 
 use crate::inference::Reply;
 use crate::reason::ReasonTagger;
-use crate::safety::{Assessment, CRISIS_NOTE};
+use crate::safety::{Assessment, Tier};
 use crate::tokenizer::{TextTokenizer, TokenizerError};
 
-/// What a user is shown: the generated text, or the fixed crisis note when the user's turns express a risk of
-/// suicide or self-harm (see [`crate::safety`]).
-pub fn shown_text<'a>(r: &'a Reply, safety: &Assessment) -> &'a str {
-    if safety.is_crisis() {
-        CRISIS_NOTE
-    } else {
-        &r.text
-    }
+/// What a user is shown: the generated text, the fixed note instead of it when the conversation shows a clear
+/// risk of suicide or self-harm, or the text followed by a gentle note when it shows a possible one (see
+/// [`crate::safety`]).
+pub fn shown_text(r: &Reply, safety: &Assessment) -> String {
+    safety.shown(&r.text)
 }
 
-/// The JSON object `sample --json` prints and the web page reads.
+/// The JSON object `sample --json` prints and the web page reads. `reply` is what the user is shown (never
+/// the generated text alone when a note is due); `safety.crisis` is true when the reply was withheld.
 pub fn reply_json(r: &Reply, safety: &Assessment) -> serde_json::Value {
     json!({
         "reply": shown_text(r, safety),
         "emotion": r.emotion.iter().map(|(label, p)| json!({"label": label, "p": p})).collect::<Vec<_>>(),
         "intent": crate::data::INTENTS[r.intent_id],
         "truncated": r.truncated,
-        "safety": if safety.is_crisis() {
-            json!({"crisis": true, "matched": safety.matched, "note": CRISIS_NOTE})
-        } else {
-            json!({"crisis": false})
-        },
+        "safety": safety_json(safety),
+    })
+}
+
+/// The `safety` object of [`reply_json`].
+pub fn safety_json(safety: &Assessment) -> serde_json::Value {
+    if safety.tier == Tier::None {
+        return json!({"crisis": false, "tier": safety.tier});
+    }
+    json!({
+        "crisis": safety.is_crisis(),
+        "tier": safety.tier,
+        "concern": safety.concern,
+        "category": safety.category,
+        "matched": safety.matched,
+        "carried": safety.carried,
+        "note": safety.note(),
     })
 }
 

@@ -218,9 +218,21 @@ fn the_lexical_emotion_reader_is_trained_tuned_on_valid_and_fused_into_the_check
     assert!(std::fs::metadata(&half).unwrap().len() < full_len / 2 + 16);
     let f32_copy = dir.path().join("f32.bin");
     std::fs::copy(ck.join("emotion_ngrams.bin"), &f32_copy).unwrap();
+    // A file swapped by hand is refused until the checkpoint is sealed again (see `checkpoint seal`).
+    let seal = || {
+        stdout_ok(
+            bin()
+                .args(["checkpoint", "seal"])
+                .arg(&ck)
+                .output()
+                .unwrap(),
+        )
+    };
     std::fs::copy(&half, ck.join("emotion_ngrams.bin")).unwrap();
+    seal();
     assert_eq!(score("after-f16"), fused);
     std::fs::copy(&f32_copy, ck.join("emotion_ngrams.bin")).unwrap();
+    seal();
     // Without the bag: the regression alone, one γ column; bad settings are refused before any work.
     let table = stdout_ok(emotion_train(&["--bag-dim", "0"]));
     assert!(

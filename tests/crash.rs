@@ -158,6 +158,30 @@ fn a_killed_run_resumes_from_a_whole_generation_with_exact_metrics() {
         "{metrics}"
     );
 
+    // The same run never stopped writes the same losses, step for step: data order, corruption, dropout and
+    // optimizer state all continue across a resume.
+    let straight = dir.path().join("straight");
+    stdout_ok(train_cmd(&cfg, &straight).output().unwrap());
+    let read = |p: &Path| -> Vec<(u64, f64)> {
+        std::fs::read_to_string(p.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter_map(|l| {
+                let loss = l.get("loss").or_else(|| l.get("valid_diffusion_loss"))?;
+                Some((l["step"].as_u64().unwrap(), loss.as_f64().unwrap()))
+            })
+            .collect()
+    };
+    let (resumed, uninterrupted) = (read(&out), read(&straight));
+    assert_eq!(resumed.len(), uninterrupted.len());
+    for ((s, a), (_, b)) in resumed.iter().zip(&uninterrupted) {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+            "step {s}: {a} resumed, {b} straight"
+        );
+    }
+
     // The published weights load and answer.
     let sample = reflectdiffu()
         .args(["sample", "--steps", "2", "--checkpoint"])

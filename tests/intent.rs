@@ -303,6 +303,84 @@ fn an_intent_model_trains_on_labels_chooses_intents_and_is_scored_by_the_judge()
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&stdout_ok(out)).unwrap();
     assert_ne!(v["intent"], "unknown");
+    // --max-minutes stops the RL stage too (after its first update here), with a checkpoint --resume continues;
+    // --lexicons, which only the supervised stage reads, is refused rather than ignored.
+    let timed = dir.path().join("rl-timed");
+    let mut c = reflectdiffu();
+    c.args([
+        "train",
+        "--stage",
+        "rl",
+        "--data",
+        "tests/fixtures/ed",
+        "--max-minutes",
+        "0.000001",
+        "--config",
+    ])
+    .arg(&rl_config)
+    .arg("--from")
+    .arg(&run)
+    .arg("--out")
+    .arg(&timed);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-minutes"));
+    let log = std::fs::read_to_string(timed.join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        1,
+        "one update, then the budget is spent"
+    );
+    let mut c = reflectdiffu();
+    c.args([
+        "train",
+        "--stage",
+        "rl",
+        "--data",
+        "tests/fixtures/ed",
+        "--resume",
+        "--from",
+    ])
+    .arg(&run)
+    .arg("--out")
+    .arg(&timed);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(timed.join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        2,
+        "the resumed run finishes the remaining update"
+    );
+    let mut c = reflectdiffu();
+    c.args([
+        "train",
+        "--stage",
+        "rl",
+        "--data",
+        "tests/fixtures/ed",
+        "--lexicons",
+        "tests/fixtures/lexicons",
+    ])
+    .arg("--config")
+    .arg(&rl_config)
+    .arg("--from")
+    .arg(&run)
+    .arg("--out")
+    .arg(dir.path().join("rl-lex"));
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lexicons"));
+    assert!(!dir.path().join("rl-lex").exists(), "nothing written");
+
     // A second run into the same folder is refused; a model without a policy cannot be reinforced.
     let out = rl_cmd(&run, &rl_run);
     assert_eq!(out.status.code(), Some(1));

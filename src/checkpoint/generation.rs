@@ -17,7 +17,7 @@ use crate::model::ReflectDiffu;
 
 /// FNV-1a, 64 bits: enough to tell a torn or mixed-up file from the one a manifest describes (not a defence
 /// against tampering).
-fn fnv1a64(bytes: &[u8]) -> String {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> String {
     let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
@@ -107,6 +107,9 @@ pub fn save_generation<S: serde::Serialize>(
     hook(step, STATE);
     write_atomic(&resume, LATEST, format!("{name}\n").as_bytes())?;
     hook(step, LATEST);
+    // The run is in progress: the checkpoint is unsealed until it ends (`super::seal`), so a crash between here
+    // and the end never leaves checksums that name other weights.
+    super::unseal(dir)?;
     write_atomic(dir, WEIGHTS, &weights)?;
     hook(step, "top-level model.bpk");
     remove_other_generations(&resume, &name)

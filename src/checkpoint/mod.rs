@@ -43,6 +43,18 @@ pub const TOKENIZER: &str = "tokenizer.json";
 pub const REASON_WORDS: &str = crate::reason::REASON_WORDS_FILE;
 pub const REASON_TAGGER: &str = crate::reason::REASON_TAGGER_FILE;
 pub const META: &str = "meta.json";
+/// Size and FNV-1a hash of every file a model is loaded from, written when a run or command that writes the
+/// checkpoint ends (`seal`) and checked on every load (`verify`).
+pub const CHECKSUMS: &str = "checksums.json";
+/// The files `CHECKSUMS` covers, when present.
+const SEALED_FILES: &[&str] = &[
+    CONFIG,
+    WEIGHTS,
+    TOKENIZER,
+    REASON_WORDS,
+    REASON_TAGGER,
+    crate::emotion::FILE,
+];
 pub const METRICS: &str = "metrics.jsonl";
 pub const CURVES: &str = "curves.svg";
 pub const OPTIMIZER: &str = "optimizer.bpk";
@@ -64,13 +76,16 @@ pub enum CheckpointError {
          --out {dir}` or pass --checkpoint DIR"
     )]
     Missing { dir: String, file: &'static str },
+    #[error(
+        "there is no checkpoint folder {dir}; pass --checkpoint DIR with a folder written by `reflectdiffu train` \
+         (the shipped one is checkpoints/default)"
+    )]
+    NoFolder { dir: String },
     #[error("{path}: {message}")]
     Io { path: String, message: String },
-    #[error("{path}: {source}")]
-    Load {
-        path: String,
-        source: InferenceError,
-    },
+    // Not a `#[source]`: the message already carries the cause, and anyhow would print it a second time.
+    #[error("{path}: {cause}")]
+    Load { path: String, cause: InferenceError },
     #[error(
         "{path} does not match its manifest ({what}); the generation is damaged: delete {dir} to resume from an \
          older copy, or start a new run"
@@ -80,6 +95,18 @@ pub enum CheckpointError {
         what: String,
         dir: String,
     },
+    #[error(
+        "{path} is not the file this checkpoint was written with ({what}, against {CHECKSUMS}): it was changed or \
+         damaged since; restore it from a copy (git checkout, or the run's folder), or if you changed it on \
+         purpose, run `reflectdiffu checkpoint seal {dir}`"
+    )]
+    Changed {
+        path: String,
+        what: String,
+        dir: String,
+    },
+    #[error("{path} holds NaN or infinite weights: the file is damaged; restore it from a copy")]
+    NonFiniteLoaded { path: String },
     #[error(
         "refusing to write a checkpoint at step {step}: the weights hold NaN or infinite values (the previous \
          checkpoint is kept); resume from it with a lower train.lr or a smaller train.grad_clip"
@@ -108,6 +135,11 @@ pub fn resolve(dir: Option<&Path>) -> PathBuf {
 }
 
 pub fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, CheckpointError> {
+    if !dir.is_dir() {
+        return Err(CheckpointError::NoFolder {
+            dir: dir.display().to_string(),
+        });
+    }
     let path = dir.join(file);
     if !path.exists() {
         return Err(CheckpointError::Missing {
@@ -179,12 +211,18 @@ pub fn read_reasons(dir: &Path) -> Result<Vec<u8>, CheckpointError> {
 
 /// Loads everything `sample`, `chat` and `eval` need.
 pub fn load_responder(dir: &Path, device: &Device) -> Result<Responder, CheckpointError> {
+    verify(dir)?;
     let mut responder = load_network(dir, device)?;
-    if has(dir, crate::lexical::FILE) {
-        let path = dir.join(crate::lexical::FILE);
+    if !weights_are_finite(&responder.model) {
+        return Err(CheckpointError::NonFiniteLoaded {
+            path: dir.join(WEIGHTS).display().to_string(),
+        });
+    }
+    if has(dir, crate::emotion::FILE) {
+        let path = dir.join(crate::emotion::FILE);
         let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
         responder.lexical =
-            Some(crate::lexical::LexicalEmotion::from_bytes(&bytes).map_err(|e| io_err(&path, e))?);
+            Some(crate::emotion::LexicalEmotion::from_bytes(&bytes).map_err(|e| io_err(&path, e))?);
     }
     Ok(responder)
 }
@@ -198,7 +236,65 @@ pub fn load_network(dir: &Path, device: &Device) -> Result<Responder, Checkpoint
     Responder::from_bytes(&config, weights, &tokenizer, &reasons, device).map_err(|source| {
         CheckpointError::Load {
             path: dir.display().to_string(),
-            source,
+            cause: source,
         }
     })
+}
+
+/// Writes `CHECKSUMS` for the checkpoint in `dir`: called when a run or a command that changes the checkpoint
+/// ends, and by `reflectdiffu checkpoint seal DIR` after a deliberate change.
+pub fn seal(dir: &Path) -> Result<(), CheckpointError> {
+    let mut files = serde_json::Map::new();
+    for file in SEALED_FILES {
+        let path = dir.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+        files.insert(
+            (*file).into(),
+            serde_json::json!({"bytes": bytes.len(), "fnv1a64": generation::fnv1a64(&bytes)}),
+        );
+    }
+    write_json(dir, CHECKSUMS, &serde_json::json!({ "files": files }))
+}
+
+/// Removes `CHECKSUMS` while a run rewrites the checkpoint's files.
+pub fn unseal(dir: &Path) -> Result<(), CheckpointError> {
+    let path = dir.join(CHECKSUMS);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every file `CHECKSUMS` lists against its size and hash. A checkpoint without the file (written before
+/// checksums existed, or by a run still in progress) passes; its weights are still checked for NaN on load.
+pub fn verify(dir: &Path) -> Result<(), CheckpointError> {
+    let path = dir.join(CHECKSUMS);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| io_err(&path, e))?;
+    let files = manifest["files"].as_object().cloned().unwrap_or_default();
+    for (file, want) in files {
+        let p = dir.join(&file);
+        let changed = |what: String| CheckpointError::Changed {
+            path: p.display().to_string(),
+            what,
+            dir: dir.display().to_string(),
+        };
+        let bytes = std::fs::read(&p).map_err(|_| changed("missing".into()))?;
+        if want["bytes"].as_u64() != Some(bytes.len() as u64) {
+            return Err(changed(format!(
+                "{} bytes, {} expected",
+                bytes.len(),
+                want["bytes"]
+            )));
+        }
+        if want["fnv1a64"].as_str() != Some(generation::fnv1a64(&bytes).as_str()) {
+            return Err(changed("same size, different content".into()));
+        }
+    }
+    Ok(())
 }

@@ -34,17 +34,26 @@ pub fn stats(data: Option<&Path>, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The largest `--vocab-size`: ED's train split has about 20 k distinct words, so more symbols than this only
+/// allocate (4,000,000,000 asked for 283 GB and aborted).
+pub const MAX_VOCAB: usize = 200_000;
+
 pub fn train_tokenizer(data: Option<&Path>, out: &Path, vocab_size: usize) -> anyhow::Result<()> {
     if vocab_size < 300 {
         anyhow::bail!(
             "--vocab-size must be at least 300 (256 byte symbols + special tokens), found {vocab_size}"
         );
     }
+    if vocab_size > MAX_VOCAB {
+        anyhow::bail!(
+            "--vocab-size must be at most {MAX_VOCAB} (the model's embedding grows with it), found {vocab_size}"
+        );
+    }
+    let file = crate::output::OutputFile::check_new(out)?;
     let dir = resolve_data_dir(data)?;
     let convs = load_split(&dir, "train")?;
     let tok = TextTokenizer::train(convs.into_iter().flat_map(|c| c.turns), vocab_size)?;
-    std::fs::write(out, tok.to_json()?)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    file.write(tok.to_json()?.as_bytes())?;
     eprintln!(
         "wrote {} ({} tokens, trained on the train split of {})",
         out.display(),
@@ -75,7 +84,7 @@ pub fn safety_rate(data: Option<&Path>, split: &str, json: bool) -> anyhow::Resu
         .collect();
     let hit_turns = speaker_turns
         .iter()
-        .filter(|t| assess(t).is_crisis())
+        .filter(|t| assess(t).tier != crate::safety::Tier::None)
         .count();
     let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
     if json {
@@ -98,6 +107,51 @@ pub fn safety_rate(data: Option<&Path>, split: &str, json: bool) -> anyhow::Resu
     );
     for (p, n) in &phrases {
         println!("  {n:>4}  {p}");
+    }
+    Ok(())
+}
+
+/// `data crisis-eval`: recall and false alarms of the crisis rule on an evaluation set.
+pub fn crisis_eval(file: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    use crate::safety::{EVAL_SET, evaluate, parse_eval_set};
+    let text = match file {
+        Some(f) => {
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?
+        }
+        None => EVAL_SET.to_string(),
+    };
+    let name = file.map_or_else(
+        || "the built-in set".to_string(),
+        |f| f.display().to_string(),
+    );
+    let items =
+        parse_eval_set(&text).with_context(|| format!("{name} is not an evaluation set"))?;
+    let report = evaluate(&items);
+    if json {
+        println!("{}", serde_json::to_value(&report)?);
+        return Ok(());
+    }
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    println!("{name}: {} messages", items.len());
+    println!(
+        "{:<32} {:>8} {:>8} {:>9} {:>10}",
+        "group", "messages", "noted %", "withheld %", "right note %"
+    );
+    for (key, c) in &report.groups {
+        println!(
+            "{key:<32} {:>8} {:>8.1} {:>9.1} {:>10.1}",
+            c.messages,
+            pct(c.noted, c.messages),
+            pct(c.withheld, c.messages),
+            pct(c.right_note, c.messages)
+        );
+    }
+    println!("(for risk and other, noted % is recall; for none, it is the false-alarm rate)");
+    for (text, category) in &report.misses {
+        println!("missed [{category}]: {text:?}");
+    }
+    for (text, matched) in &report.false_alarms {
+        println!("false alarm [{matched}]: {text:?}");
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `reflectdiffu emotion train`: the lexical emotion reader (`crate::lexical`) for a checkpoint.
+//! `reflectdiffu emotion train`: the lexical emotion reader (`crate::emotion`) for a checkpoint.
 
 use std::path::PathBuf;
 
@@ -6,11 +6,11 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::DeviceArg;
-use crate::bag::BagSettings;
 use crate::checkpoint;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::{Conversation, samples};
-use crate::lexical::{LexicalEmotion, features};
+use crate::emotion::bag::BagSettings;
+use crate::emotion::{LexicalEmotion, features};
 use crate::metrics::{accuracy_macro_f1, argmax};
 
 #[derive(Subcommand, Debug)]
@@ -26,7 +26,7 @@ pub enum EmotionCommand {
         #[arg(long)]
         data: Option<PathBuf>,
         /// The regression's passes over the train split.
-        #[arg(long, default_value_t = 12)]
+        #[arg(long, default_value_t = 12, value_parser = super::epochs)]
         epochs: usize,
         /// The regression's AdaGrad learning rate.
         #[arg(long, default_value_t = 0.025)]
@@ -35,7 +35,7 @@ pub enum EmotionCommand {
         #[arg(long, default_value_t = 32)]
         bag_dim: usize,
         /// The bag's passes over the train split.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = super::epochs)]
         bag_epochs: usize,
         /// The bag's SGD rate at the start (it decays linearly to 0).
         #[arg(long, default_value_t = 0.3)]
@@ -173,11 +173,12 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         reader = LexicalEmotion::train(&all, epochs, lr, bag, seed);
     }
     (reader.weight, reader.bag_weight) = (beta, gamma);
-    checkpoint::write_atomic(&dir, crate::lexical::FILE, &reader.to_bytes())
+    checkpoint::write_atomic(&dir, crate::emotion::FILE, &reader.to_bytes())
         .with_context(|| format!("cannot add the reader to {}", dir.display()))?;
+    checkpoint::seal(&dir)?;
     eprintln!(
         "reader written to {}",
-        dir.join(crate::lexical::FILE).display()
+        dir.join(crate::emotion::FILE).display()
     );
     Ok(())
 }

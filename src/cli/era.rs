@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use crate::era::{EraModel, Example, Lexicon, Score, TrainOptions, evaluate, reccon_examples};
 use crate::present::{marked_text, segments_by};
+use crate::reason::era::{
+    EraModel, Example, Lexicon, Score, TrainOptions, evaluate, reccon_examples,
+};
 use crate::tokenizer::TextTokenizer;
 
 const DEFAULT_RECCON: &str = "../shared/data/reccon";
@@ -25,7 +27,7 @@ pub enum EraCommand {
         #[arg(long)]
         no_lexicon: bool,
         /// Passes over RECCON train (2 had the best valid F1 of 1, 2, 4 and 8).
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 2, value_parser = super::epochs)]
         epochs: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -138,6 +140,7 @@ pub fn run(cmd: EraCommand) -> anyhow::Result<()> {
                     out.display()
                 );
             }
+            let file = crate::output::OutputFile::check_new(&out)?;
             let inp = inputs(&common)?;
             let (train, valid, test) = (
                 split(&inp, "train")?,
@@ -156,8 +159,7 @@ pub fn run(cmd: EraCommand) -> anyhow::Result<()> {
                 ..TrainOptions::default()
             };
             let model = EraModel::train(&train, &valid, lexicon, &opts);
-            std::fs::write(&out, model.to_bytes())
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            file.write(&model.to_bytes())?;
             println!("{HEADER}");
             for (name, set) in [("valid", &valid), ("test", &test)] {
                 let every = evaluate(set, |w| vec![true; w.len()]);

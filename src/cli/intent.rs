@@ -24,7 +24,7 @@ pub enum IntentCommand {
         #[arg(long)]
         out: PathBuf,
         /// Passes over the train split.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, value_parser = super::epochs)]
         epochs: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -122,12 +122,12 @@ pub fn run(cmd: IntentCommand) -> anyhow::Result<()> {
                     out.display()
                 );
             }
+            let file = crate::output::OutputFile::check_new(&out)?;
             let data = data_dir(data);
             let train = read_folder(&data.join("lexically_extended_intent_data/train"))?;
             eprintln!("training the intent judge on {} replies…", train.len());
             let judge = IntentJudge::train(&train, epochs, seed);
-            std::fs::write(&out, judge.to_bytes())
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            file.write(&judge.to_bytes())?;
             report(&judge, &data)?;
             eprintln!("judge written to {}", out.display());
         }

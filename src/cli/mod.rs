@@ -55,6 +55,20 @@ pub enum Command {
     /// context).
     #[command(subcommand)]
     Emotion(emotion::EmotionCommand),
+    /// Check a checkpoint's files against its checksums, or record them after a deliberate change.
+    #[command(subcommand)]
+    Checkpoint(CheckpointCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CheckpointCommand {
+    /// Check every file against checksums.json and the weights for NaN; exit 1 naming the first bad file.
+    Verify {
+        /// Checkpoint folder [default: checkpoints/default]
+        dir: Option<PathBuf>,
+    },
+    /// Write checksums.json for the folder's files as they are now (after you replaced one on purpose).
+    Seal { dir: PathBuf },
 }
 
 #[derive(Args, Debug)]
@@ -123,6 +137,17 @@ pub enum DataCommand {
         data: Option<PathBuf>,
         #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]
         split: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recall and false alarms of the crisis rule on its evaluation set (crisis messages by warning-sign
+    /// category and near misses), by split and category.
+    CrisisEval {
+        /// A set of your own in the same JSON Lines format ({"text", "expect": risk|other|none, "category",
+        /// "split"}) [default: the set built into the binary, src/safety/crisis_eval.jsonl]
+        #[arg(long)]
+        file: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -233,6 +258,15 @@ pub struct ChatArgs {
     pub sampling: SamplingArgs,
 }
 
+/// `--epochs`: at least 1 (0 would write an untrained model as if it were trained).
+pub(crate) fn epochs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1: 0 epochs would write an untrained model".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Data(DataCommand::Stats { data, json }) => data::stats(data.as_deref(), json),
@@ -245,12 +279,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Safety { data, split, json }) => {
             data::safety_rate(data.as_deref(), &split, json)
         }
+        Command::Data(DataCommand::CrisisEval { file, json }) => {
+            data::crisis_eval(file.as_deref(), json)
+        }
         Command::Tokenizer(TokenizerCommand::Train {
             data,
             out,
             vocab_size,
         }) => data::train_tokenizer(data.as_deref(), &out, vocab_size),
         Command::Train(a) if a.stage == Stage::Rl => {
+            if a.lexicons.is_some() {
+                anyhow::bail!(
+                    "--lexicons is read by the supervised stage only (to build the reason tagger); the RL stage \
+                     takes the tagger of --from as it is: drop --lexicons"
+                );
+            }
             let steps = crate::train::rl::train_rl(crate::train::rl::RlOptions {
                 from: a
                     .from
@@ -262,6 +305,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 device: a.device.device()?,
                 resume: a.resume,
                 max_steps: a.max_steps,
+                max_minutes: a.max_minutes,
             })?;
             eprintln!("{steps} RL updates; checkpoint in {}", a.out.display());
             Ok(())
@@ -299,5 +343,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Era(c) => era::run(c),
         Command::Intent(c) => intent::run(c),
         Command::Emotion(c) => emotion::run(c),
+        Command::Checkpoint(CheckpointCommand::Verify { dir }) => {
+            let dir = crate::checkpoint::resolve(dir.as_deref());
+            crate::checkpoint::load_responder(&dir, &burn::prelude::Device::flex())?;
+            let sealed = dir.join(crate::checkpoint::CHECKSUMS).exists();
+            println!(
+                "{}: {}",
+                dir.display(),
+                if sealed {
+                    "every file matches checksums.json; the weights are finite"
+                } else {
+                    "no checksums.json (an older checkpoint or a run in progress); the weights load and are finite"
+                }
+            );
+            Ok(())
+        }
+        Command::Checkpoint(CheckpointCommand::Seal { dir }) => {
+            crate::checkpoint::load_network(&dir, &burn::prelude::Device::flex())?;
+            crate::checkpoint::seal(&dir)?;
+            println!("wrote {}", dir.join(crate::checkpoint::CHECKSUMS).display());
+            Ok(())
+        }
     }
 }

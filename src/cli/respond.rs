@@ -12,7 +12,6 @@ use crate::present::{explain_json, marked_text, reply_json, shown_text, speaker_
 use crate::safety;
 
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
-    args.sampler().validate().map_err(anyhow::Error::msg)?;
     let dir = checkpoint::resolve(args.checkpoint.as_deref());
     let mut responder = checkpoint::load_responder(&dir, &args.device.device()?)?;
     args.configure(&mut responder);
@@ -51,9 +50,6 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         bail!(
             "nothing to reply to: pass the message as an argument (reflectdiffu sample \"I lost my job today\") or use --input FILE"
         );
-    }
-    if args.text.iter().any(|t| t.trim().is_empty()) {
-        bail!("a turn is empty or only whitespace; pass the text of every turn");
     }
     let responder = load(&args.sampling)?;
     let reply = responder
@@ -119,7 +115,9 @@ fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Res
     } else {
         input.display().to_string()
     };
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    // A UTF-8 byte-order mark (some editors write one) is not part of the first line.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
     // (line index from 0, parsed context); blank lines are skipped but still count, so that a line's seed is
     // `--seed + line index` whatever the lines around it hold.
     let mut parsed: Vec<(usize, Result<Vec<String>, String>)> = Vec::new();
@@ -210,7 +208,7 @@ pub fn chat(args: ChatArgs) -> anyhow::Result<()> {
                 eprintln!("(history cleared)");
                 continue;
             }
-            "" => {
+            _ if !crate::inference::has_visible_text(line) => {
                 eprintln!("(say something — an empty line is not a turn)");
                 continue;
             }
@@ -221,8 +219,8 @@ pub fn chat(args: ChatArgs) -> anyhow::Result<()> {
             .respond(std::slice::from_ref(&history), &cfg)?
             .remove(0);
         warn_truncated(&reply, responder.config.max_context_len, "the conversation");
-        // Only the message just sent: earlier ones were answered already (with the note, if they needed it).
-        let shown = shown_text(&reply, &safety::assess(line)).to_string();
+        // The whole session: a risk seen in an earlier message keeps its note until the person says they are safe.
+        let shown = shown_text(&reply, &safety::assess_turns(&history));
         writeln!(out, "listener> {shown}")?;
         eprintln!("{}", emotion_line(&reply));
         history.push(shown);

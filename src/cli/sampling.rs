@@ -7,6 +7,9 @@ use clap::{Args, ValueEnum};
 
 use crate::diffusion::sampler::{SamplerConfig, Strategy};
 
+/// How long `--device wgpu` waits for an adapter to run a first tensor op.
+const WGPU_PROBE_SECONDS: u64 = 120;
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum DeviceArg {
     /// burn's Flex CPU backend.
@@ -23,14 +26,29 @@ impl DeviceArg {
         match self {
             DeviceArg::Flex => Ok(Device::flex()),
             DeviceArg::Wgpu => {
+                // Finding an adapter can take a while (Mesa's software Vulkan compiles its shaders first): say
+                // so, and give up after a limit instead of sitting silent.
+                eprintln!("looking for a GPU adapter (WGPU)…");
                 let device = Device::wgpu(DeviceKind::DefaultDevice);
                 let probe = device.clone();
                 let hook = std::panic::take_hook();
                 std::panic::set_hook(Box::new(|_| {}));
-                let ok =
-                    std::panic::catch_unwind(move || Tensor::<1>::ones([1], &probe).into_data())
-                        .is_ok();
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let ok = std::panic::catch_unwind(move || {
+                        Tensor::<1>::ones([1], &probe).into_data()
+                    })
+                    .is_ok();
+                    let _ = tx.send(ok);
+                });
+                let answer = rx.recv_timeout(std::time::Duration::from_secs(WGPU_PROBE_SECONDS));
                 std::panic::set_hook(hook);
+                anyhow::ensure!(
+                    answer.is_ok(),
+                    "--device wgpu: no GPU adapter answered within {WGPU_PROBE_SECONDS} s; check the driver \
+                     (vulkaninfo), or use --device flex"
+                );
+                let ok = answer.unwrap_or(false);
                 anyhow::ensure!(
                     ok,
                     "--device wgpu: no usable GPU adapter. Without a GPU install Mesa's software Vulkan \
@@ -50,21 +68,21 @@ pub struct SamplingArgs {
     #[arg(long, value_enum, default_value_t = DeviceArg::Flex)]
     pub device: DeviceArg,
     /// Reverse diffusion steps.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = SamplerConfig::default().steps)]
     pub steps: usize,
     /// Softmax temperature (0 = greedy).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = SamplerConfig::default().temperature)]
     pub temperature: f32,
     /// Nucleus sampling mass.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = SamplerConfig::default().top_p)]
     pub top_p: f32,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = SamplerConfig::default().seed)]
     pub seed: u64,
     /// confidence: unmask the most confident positions first; ancestral: MDLM's ancestral sampler.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Confidence)]
+    #[arg(long, value_enum, default_value_t = SamplerConfig::default().strategy.into())]
     pub strategy: StrategyArg,
     /// Confidence strategy: write the reply in blocks of N tokens, left to right (0 = all at once).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = SamplerConfig::default().block_len)]
     pub block_len: usize,
     /// Added to the logits of [EOS] and [PAD]: below 0 makes replies longer, above 0 shorter.
     #[arg(long, default_value_t = SamplerConfig::default().eos_bias, allow_hyphen_values = true)]
@@ -86,7 +104,7 @@ pub struct SamplingArgs {
     #[arg(long, default_value = "auto", value_parser = check_intent)]
     pub intent: String,
     /// With --intent auto: weigh the policy by DESIGN.md's emotion → intent-group prior (design) or not (none;
-    /// the prior measured worse, see README "Intent Twice").
+    /// the prior measured worse, see docs/experiments/intent-twice-rl.md).
     #[arg(long, value_enum, default_value_t = IntentPriorArg::None)]
     pub intent_prior: IntentPriorArg,
     /// With --intent auto: draw the intent from the policy (sample; seeded like the reply) or take its most
@@ -128,6 +146,15 @@ fn check_intent(name: &str) -> Result<String, String> {
 pub enum StrategyArg {
     Confidence,
     Ancestral,
+}
+
+impl From<Strategy> for StrategyArg {
+    fn from(s: Strategy) -> Self {
+        match s {
+            Strategy::Confidence => StrategyArg::Confidence,
+            Strategy::Ancestral => StrategyArg::Ancestral,
+        }
+    }
 }
 
 impl SamplingArgs {
@@ -182,6 +209,12 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         sampling: SamplingArgs,
+    }
+
+    #[test]
+    fn the_cli_defaults_are_the_library_sampler_defaults() {
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(cli.sampling.sampler(), SamplerConfig::default());
     }
 
     #[test]

@@ -9,7 +9,6 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         anyhow::bail!("--limit must be at least 1");
     }
     let sampler = a.sampling.sampler();
-    sampler.validate().map_err(anyhow::Error::msg)?;
     let opts = crate::eval::EvalOptions {
         checkpoint: crate::checkpoint::resolve(a.sampling.checkpoint.as_deref()),
         data: a.data,
@@ -23,14 +22,20 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
             .map(crate::train::read_judge)
             .transpose()?,
     };
+    // Both outputs are checked before the model is loaded and any reply written (see crate::output).
+    let protected = crate::output::checkpoint_files(&opts.checkpoint);
+    let report_file = crate::output::OutputFile::check(&opts.out, &protected, &opts.checkpoint)?;
+    if !a.emotion_only {
+        let replies = crate::eval::replies_path(&opts.out);
+        crate::output::OutputFile::check(&replies, &protected, &opts.checkpoint)?;
+    }
     let mut responder =
         crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device()?)?;
     a.sampling.configure(&mut responder);
     let started = std::time::Instant::now();
     if a.emotion_only {
         let report = crate::eval::evaluate_emotion(&opts, &responder)?;
-        std::fs::write(&opts.out, serde_json::to_string_pretty(&report)? + "\n")
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", opts.out.display()))?;
+        report_file.write((serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
         println!(
             "| samples | emotion acc | emotion macro-F1 |\n|---|---|---|\n| {} | {:.2} | {:.2} |",
             report["samples"],
@@ -47,8 +52,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     }
     let report = crate::eval::evaluate(&opts, &responder)?;
     let text = serde_json::to_string_pretty(&report)? + "\n";
-    std::fs::write(&opts.out, text)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", opts.out.display()))?;
+    report_file.write(text.as_bytes())?;
     println!("{}", report.markdown());
     eprintln!(
         "{} samples in {:.0} s; report {}, replies {}",
@@ -119,8 +123,8 @@ pub fn plot(a: PlotArgs) -> anyhow::Result<()> {
         })?;
         runs.push((label, text));
     }
-    std::fs::write(&a.out, crate::plot::curves_svg(&runs))
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", a.out.display()))?;
+    crate::output::OutputFile::check_new(&a.out)?
+        .write(crate::plot::curves_svg(&runs).as_bytes())?;
     eprintln!("wrote {}", a.out.display());
     Ok(())
 }

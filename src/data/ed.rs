@@ -32,6 +32,8 @@ pub fn parse_conversations(file: &str, bytes: &[u8]) -> Result<Vec<Conversation>
     };
     let mut conversations: Vec<Conversation> = Vec::new();
     let mut last_idx = 0usize;
+    // A UTF-8 byte-order mark (spreadsheet programs write one) is not part of the header.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
 
     for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line_no = n + 1;
@@ -139,6 +141,15 @@ mod tests {
 hit:3_conv:6,1,terrified,A tire burst_comma_ scary.,,That scared the hell out of me!,,\n\
 hit:3_conv:6,2,terrified,A tire burst_comma_ scary.,,Are you fine now?,,\n\
 hit:3_conv:6,3,terrified,A tire burst_comma_ scary.,,Yeah_comma_ I'm fine.,,\n";
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_is_skipped() {
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), ROWS.as_bytes()].concat();
+        assert_eq!(
+            parse_conversations("t.csv", &with_bom).unwrap(),
+            parse_conversations("t.csv", ROWS.as_bytes()).unwrap()
+        );
+    }
 
     #[test]
     fn commas_are_unescaped_and_turns_grouped() {

@@ -12,7 +12,7 @@
 //!
 //! Invariant (tested): a position that holds a token other than [MASK] is never written again.
 
-pub use super::settings::{SamplerConfig, Strategy};
+pub use super::settings::{MAX_BIAS, MAX_STEPS, SamplerConfig, SettingsError, Strategy};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

@@ -87,18 +87,35 @@ fn a_negative_eos_bias_delays_the_end_and_zero_changes_nothing() {
         eos_bias: f32::NAN,
         ..Default::default()
     };
-    assert!(cfg.validate().unwrap_err().contains("--eos-bias"));
+    assert_eq!(cfg.validate().unwrap_err().name, "eos_bias");
     let cfg = SamplerConfig {
         no_repeat_ngram: 1,
         ..Default::default()
     };
-    assert!(cfg.validate().unwrap_err().contains("--no-repeat-ngram"));
+    assert_eq!(cfg.validate().unwrap_err().name, "no_repeat_ngram");
     for bad in [-1.0, f32::NAN, f32::INFINITY] {
         let cfg = SamplerConfig {
             stop_temperature: bad,
             ..Default::default()
         };
-        assert!(cfg.validate().unwrap_err().contains("--stop-temperature"));
+        assert_eq!(cfg.validate().unwrap_err().name, "stop_temperature");
+    }
+    // The message speaks of the setting and its value (the page shows it too), and huge biases are refused.
+    let cfg = SamplerConfig {
+        temperature: -1.0,
+        ..Default::default()
+    };
+    assert_eq!(
+        cfg.validate().unwrap_err().to_string(),
+        "temperature must be a finite number ≥ 0, got -1"
+    );
+    for (eos_bias, context_bias) in [(1e30, 0.0), (-31.0, 0.0), (0.0, 1e30)] {
+        let cfg = SamplerConfig {
+            eos_bias,
+            context_bias,
+            ..Default::default()
+        };
+        assert!(cfg.validate().is_err(), "{eos_bias} {context_bias}");
     }
 }
 

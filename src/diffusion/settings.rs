@@ -48,7 +48,7 @@ impl Default for SamplerConfig {
     fn default() -> Self {
         Self {
             // One position per step, left to right, T 0.5: the best BLEU-1/2 of four settings on 300 ED valid
-            // samples with the shipped checkpoint (README, "Choosing the sampler defaults").
+            // samples with the shipped checkpoint (docs/experiments/sampler-defaults.md).
             steps: 32,
             temperature: 0.5,
             top_p: 0.9,
@@ -57,16 +57,16 @@ impl Default for SamplerConfig {
             seed: 0,
             eos_bias: 0.0,
             // No bigram twice: on ED valid (500) and test (1,000) it takes bigram repeats from 4.0 / 4.6 % of
-            // replies to 0 with BLEU and Dist within ±0.12 (README, "Choosing the sampler defaults").
+            // replies to 0 with BLEU and Dist within ±0.12 (docs/experiments/sampler-defaults.md).
             no_repeat_ngram: 2,
             // Copying the context's content words: on ED valid (500), with the stop temperature below, 3 lifts
             // Dist-1/2 from 4.47 / 20.57 to 6.32 / 28.26 with BLEU-1 and the judge's intent accuracy unchanged
-            // within noise; more costs BLEU and intent (README, "Choosing the sampler defaults").
+            // within noise; more costs BLEU and intent (docs/experiments/sampler-defaults.md).
             context_bias: 3.0,
             // T 0.5 sharpens the choice to stop as much as the choice of word, and replies came out half as
             // long as the references (6.8 words against 12.5 on ED valid): 1.5 is the stop temperature of 1.0–1.5
             // whose replies come closest to the references' length on 500 valid samples, and has the best BLEU-1/2
-            // there (README, "Choosing the sampler defaults").
+            // there (docs/experiments/sampler-defaults.md).
             stop_temperature: 1.5,
         }
     }
@@ -97,40 +97,66 @@ impl SamplerConfig {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
-        if self.steps == 0 {
-            return Err("--steps must be at least 1".into());
+    /// Checks every setting; the error names the setting and the value, not a flag, so the CLI, the page and
+    /// library users read the same message.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |name: &'static str, rule: &'static str, value: String| {
+            Err(SettingsError { name, rule, value })
+        };
+        if !(1..=MAX_STEPS).contains(&self.steps) {
+            return bad("steps", "between 1 and 10000", self.steps.to_string());
         }
         if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            return Err(format!(
-                "--temperature must be a finite number ≥ 0, found {}",
-                self.temperature
-            ));
+            return bad(
+                "temperature",
+                "a finite number ≥ 0",
+                self.temperature.to_string(),
+            );
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(format!("--top-p must be in (0, 1], found {}", self.top_p));
+            return bad("top_p", "in (0, 1]", self.top_p.to_string());
         }
-        if !self.context_bias.is_finite() {
-            return Err(format!(
-                "--context-bias must be a finite number, found {}",
-                self.context_bias
-            ));
+        if !(-MAX_BIAS..=MAX_BIAS).contains(&self.context_bias) {
+            return bad(
+                "context_bias",
+                "a number in [-30, 30]",
+                self.context_bias.to_string(),
+            );
         }
         if !(self.stop_temperature >= 0.0 && self.stop_temperature.is_finite()) {
-            return Err(format!(
-                "--stop-temperature must be a finite number ≥ 0 (0 = --temperature), found {}",
-                self.stop_temperature
-            ));
+            return bad(
+                "stop_temperature",
+                "a finite number ≥ 0 (0 = the temperature)",
+                self.stop_temperature.to_string(),
+            );
         }
         if self.no_repeat_ngram == 1 {
-            return Err("--no-repeat-ngram must be 0 (off) or at least 2".into());
+            return bad("no_repeat_ngram", "0 (off) or at least 2", "1".into());
         }
-        if !self.eos_bias.is_finite() {
-            return Err(format!(
-                "--eos-bias must be a finite number, found {}",
-                self.eos_bias
-            ));
+        if !(-MAX_BIAS..=MAX_BIAS).contains(&self.eos_bias) {
+            return bad(
+                "eos_bias",
+                "a number in [-30, 30]",
+                self.eos_bias.to_string(),
+            );
         }
         Ok(())
     }
+}
+
+/// Reverse steps above this are refused: a reply has at most a few dozen positions, so more steps only repeat
+/// the last one, and a typo of a few zeros would look like a hang.
+pub const MAX_STEPS: usize = 10_000;
+
+/// The largest logit bias (`eos_bias`, `context_bias`): 30 already makes a token e^30 ≈ 10^13 times likelier,
+/// so larger values only hide the model (`--eos-bias 1e30` wrote empty replies).
+pub const MAX_BIAS: f32 = 30.0;
+
+/// A sampler setting out of its range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} must be {rule}, got {value}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub rule: &'static str,
+    pub value: String,
 }

@@ -8,10 +8,10 @@ use burn::tensor::activation::softmax;
 use burn::tensor::read_sync;
 
 use crate::data::EMOTIONS;
-use crate::diffusion::sampler::{SampleError, SamplerConfig};
+use crate::diffusion::sampler::{SampleError, SamplerConfig, SettingsError};
+use crate::emotion::LexicalEmotion;
 use crate::intent::policy::IntentChoice;
 use crate::kernels::Implementation;
-use crate::lexical::LexicalEmotion;
 use crate::model::{
     Batch, EncodedSample, ModelConfig, ReflectDiffu, encode_context, encode_sample,
 };
@@ -39,6 +39,8 @@ pub enum InferenceError {
     BadInput(String),
     #[error(transparent)]
     Sample(#[from] SampleError),
+    #[error("sampler settings: {0}")]
+    Settings(#[from] SettingsError),
 }
 
 /// The three most probable (emotion id, probability) pairs of one context, best first.
@@ -78,6 +80,21 @@ pub struct Responder {
     pub draw_on_device: Option<Implementation>,
     /// The tokenizer's white-space-only tokens, which the n-gram ban also bans (`Sampler::set_blank`).
     pub blank_tokens: Vec<u32>,
+}
+
+/// True when `text` has a character a reader can see: not white space, a control character or an invisible
+/// format character (soft hyphen, zero-width space and joiners, direction marks, word joiner, byte-order mark,
+/// variation selectors, Hangul fillers, tags).
+pub fn has_visible_text(text: &str) -> bool {
+    text.chars().any(|c| {
+        !(c.is_whitespace()
+            || c.is_control()
+            || matches!(c,
+                '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+                | '\u{E0000}'..='\u{E0FFF}'))
+    })
 }
 
 /// Reads the `model` section of a checkpoint's config.json.
@@ -136,18 +153,18 @@ impl Responder {
 
     /// Encodes one context (oldest turn first; the last turn is the speaker's, i.e. the user's).
     pub fn encode(&self, context: &[String]) -> Result<EncodedSample, InferenceError> {
-        match context.last() {
-            None => {
-                return Err(InferenceError::BadInput(
-                    "the conversation has no turns".into(),
-                ));
-            }
-            Some(t) if t.trim().is_empty() => {
-                return Err(InferenceError::BadInput(
-                    "the last turn is empty; say what happened".into(),
-                ));
-            }
-            _ => {}
+        if context.is_empty() {
+            return Err(InferenceError::BadInput(
+                "the conversation has no turns".into(),
+            ));
+        }
+        if let Some(i) = context.iter().position(|t| !has_visible_text(t)) {
+            return Err(InferenceError::BadInput(format!(
+                "turn {} of {} has no visible character (it is empty, white space or invisible characters); \
+                 pass the text of every turn",
+                i + 1,
+                context.len()
+            )));
         }
         let mut enc = encode_context(&self.tokenizer, &self.tagger, context, &self.config)?;
         self.add_lexical(&mut enc, context);
@@ -167,7 +184,7 @@ impl Responder {
     /// The lexical reader's features of the whole context, when there is a reader.
     fn add_lexical(&self, enc: &mut EncodedSample, context: &[String]) {
         if self.lexical.is_some() {
-            enc.lexical = crate::lexical::features(context);
+            enc.lexical = crate::emotion::features(context);
         }
     }
 
@@ -216,7 +233,7 @@ impl Responder {
         contexts: &[(usize, &[String])],
         cfg: &SamplerConfig,
     ) -> Result<Vec<Result<Reply, InferenceError>>, InferenceError> {
-        cfg.validate().map_err(InferenceError::BadInput)?;
+        cfg.validate()?;
         let mut out: Vec<Option<Result<Reply, InferenceError>>> =
             Vec::with_capacity(contexts.len());
         let mut good: Vec<(usize, usize, EncodedSample)> = Vec::new(); // (index in `contexts`, row, encoded)

@@ -209,7 +209,7 @@ fn intent_uniform(seed: u64) -> f32 {
 
 /// Tokens below this id are not copied by the context bias: the BPE vocabulary is in merge order, so these are
 /// the bytes, the special tokens and the most frequent pieces and words ("the", "you", "that", "my", …). Copying
-/// those lengthens replies and crowds out what carries their intent (README, "Choosing the sampler defaults").
+/// those lengthens replies and crowds out what carries their intent (docs/experiments/sampler-defaults.md).
 const FIRST_CONTENT_TOKEN: u32 = 600;
 
 /// Each row's distinct content tokens of the context (ids from [`FIRST_CONTENT_TOKEN`]).

@@ -4,7 +4,7 @@
 //! Twice and the intent metric, so it stays frozen and separate from the generator.
 
 use crate::data::INTENTS;
-use crate::linear::HashedLinear;
+use crate::sparse::linear::HashedLinear;
 
 /// The 9 intents (without "unknown").
 pub const N_INTENTS: usize = 9;
@@ -43,7 +43,7 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 
 /// The hashed features of a reply (with repeats: a repeated n-gram counts twice).
 pub fn features(text: &str) -> Vec<u32> {
-    let h = |parts: &[&str]| crate::hashing::feature(parts, BITS);
+    let h = |parts: &[&str]| crate::sparse::hashing::feature(parts, BITS);
     let w = words(text);
     let mut f = vec![h(&["bias"])];
     for (i, x) in w.iter().enumerate() {

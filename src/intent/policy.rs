@@ -16,7 +16,7 @@ pub enum IntentChoice {
     Fixed(usize),
 }
 
-/// Drawn from the policy alone: on the full ED test (README, "Intent Twice") the most probable intent repeats
+/// Drawn from the policy alone: on the full ED test (docs/experiments/intent-twice-rl.md) the most probable intent repeats
 /// the previous listener turn's 0.28–0.35 of the time (questioning takes 46 % of the choices) and the prior
 /// costs 1–3 points of intent accuracy, while the drawn intents repeat 0.21–0.25 (references 0.23).
 impl Default for IntentChoice {

@@ -18,8 +18,8 @@ pub struct EncodedSample {
     pub intent: usize,
     /// True when old turns (or the start of the last one) were dropped to fit `max_context_len`.
     pub truncated: bool,
-    /// The lexical emotion reader's features of the whole context (`crate::lexical`); empty when it is not used.
-    pub lexical: crate::lexical::ContextFeatures,
+    /// The lexical emotion reader's features of the whole context (`crate::emotion`); empty when it is not used.
+    pub lexical: crate::emotion::ContextFeatures,
 }
 
 #[cfg(test)]

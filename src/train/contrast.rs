@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
 /// The polarity of a context from VADER: +1 when the valences of its words sum above 0, −1 below, 0 otherwise.
-pub fn polarity(turns: &[String], lexicon: &crate::era::Lexicon) -> i8 {
+pub fn polarity(turns: &[String], lexicon: &crate::reason::era::Lexicon) -> i8 {
     let sum: f32 = turns
         .iter()
         .flat_map(|t| {
@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn polarity_from_vader() {
-        let lex = crate::era::Lexicon::parse("happy\t2.7\t0.6\t[]\nsad\t-2.1\t0.5\t[]\n", "");
+        let lex =
+            crate::reason::era::Lexicon::parse("happy\t2.7\t0.6\t[]\nsad\t-2.1\t0.5\t[]\n", "");
         let t = |s: &str| vec![s.to_string()];
         assert_eq!(polarity(&t("I am so HAPPY today"), &lex), 1);
         assert_eq!(polarity(&t("sad, sad but happy"), &lex), -1);

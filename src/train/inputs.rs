@@ -8,7 +8,7 @@ use super::{DEFAULT_LEXICON_DIR, ReasonTags};
 use crate::reason::ReasonTagger;
 
 /// The Empath and VADER lexicons from `dir` (default [`DEFAULT_LEXICON_DIR`]).
-pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::era::Lexicon> {
+pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::reason::era::Lexicon> {
     let dir = dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR));
@@ -17,7 +17,7 @@ pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::era::Lexicon> {
             format!("cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)", p.display())
         })
     };
-    Ok(crate::era::Lexicon::parse(
+    Ok(crate::reason::era::Lexicon::parse(
         &read(dir.join("vader/vader_lexicon.txt"))?,
         &read(dir.join("empath/categories.tsv"))?,
     ))
@@ -38,7 +38,7 @@ pub(super) fn reason_tagger(
                     path.display()
                 )
             })?;
-            let model = crate::era::EraModel::from_bytes(&bytes)
+            let model = crate::reason::era::EraModel::from_bytes(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             ReasonTagger::from_era(model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }

@@ -158,10 +158,6 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     device.seed(t.seed);
     let (mut model, mut optim, mut state) = setup::starting_point(out, &cfg, resuming, &device)?;
 
-    // Dropout masks: a stream of their own (model/layers.rs), restarted per run and per resume point.
-    crate::model::layers::seed_dropout(
-        t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
     let steps_per_epoch = train_set.len().div_ceil(t.batch_size);
     let total_steps = t
         .max_steps
@@ -198,9 +194,11 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
                 break;
             }
             let batch: Vec<&EncodedSample> = chunk.iter().map(|&i| &train_set[i]).collect();
-            let mut rng = StdRng::seed_from_u64(
-                t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            );
+            // Every random draw of a step (corruption, intent dropout, dropout masks) comes from the run's seed
+            // and the step number alone, so a run resumed at any step continues exactly as one never stopped.
+            let step_seed = t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut rng = StdRng::seed_from_u64(step_seed);
+            crate::model::layers::seed_dropout(step_seed);
             let pretraining = state.global_step < mlm_steps;
             if mlm_steps > 0 && state.global_step == mlm_steps {
                 // Pre-training is over: the main objective starts with a fresh optimizer.
@@ -316,6 +314,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             "valid": state.last_valid,
         }),
     )?;
+    ckpt::seal(out)?;
     Ok(state)
 }
 

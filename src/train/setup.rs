@@ -40,6 +40,12 @@ pub(super) fn run_config(opts: &TrainOptions) -> anyhow::Result<RunConfig> {
             out.display()
         );
     }
+    if !resuming {
+        // The run folder must take files before hours of work go into it.
+        std::fs::create_dir_all(out)
+            .with_context(|| format!("cannot create the run folder {}", out.display()))?;
+        crate::output::OutputFile::check_new(&out.join(ckpt::CONFIG))?;
+    }
     if resuming {
         let cfg = ckpt::read_json::<RunConfig>(out, ckpt::CONFIG)?;
         cfg.validate()

@@ -14,18 +14,35 @@ use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
-/// One request from the page. Absent settings take the CLI's defaults.
+/// One request from the page: the conversation and any of [`SamplerConfig`]'s settings by their own names
+/// (`steps`, `temperature`, `top_p`, `seed`, `stop_temperature`, …). Absent settings take the library's defaults,
+/// which are the CLI's.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Request {
     /// The conversation, oldest turn first, alternating user / model; the last turn is the user's new message.
     pub turns: Vec<String>,
-    pub steps: Option<usize>,
-    pub temperature: Option<f32>,
-    pub top_p: Option<f32>,
-    pub seed: Option<u64>,
-    /// The temperature of the choice to end the reply (higher: longer replies; 0 = `temperature`).
-    pub stop_temperature: Option<f32>,
+    #[serde(flatten)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Request {
+    /// The sampler settings: the defaults with the request's settings on top; an unknown name is an error.
+    pub fn sampler(&self) -> Result<SamplerConfig, String> {
+        let mut cfg = json!(SamplerConfig::default());
+        let fields = cfg
+            .as_object_mut()
+            .expect("a struct serialises to an object");
+        for (name, value) in &self.settings {
+            if !fields.contains_key(name) {
+                let known: Vec<&String> = fields.keys().collect();
+                return Err(format!(
+                    "unknown setting {name:?}; the settings are {known:?}"
+                ));
+            }
+            fields.insert(name.clone(), value.clone());
+        }
+        serde_json::from_value(cfg).map_err(|e| format!("not a valid request: {e}"))
+    }
 }
 
 /// A loaded model, ready to answer.
@@ -42,10 +59,7 @@ fn start() {
 /// The sampler defaults (the CLI's), as JSON, so the page's controls start where `sample` does.
 #[wasm_bindgen]
 pub fn defaults() -> String {
-    let d = SamplerConfig::default();
-    json!({"steps": d.steps, "temperature": d.temperature, "top_p": d.top_p, "seed": d.seed,
-           "stop_temperature": d.stop_temperature})
-    .to_string()
+    json!(SamplerConfig::default()).to_string()
 }
 
 #[wasm_bindgen]
@@ -71,7 +85,7 @@ impl Engine {
     /// Adds the checkpoint's lexical emotion reader (`emotion_ngrams.bin`, f32 or f16), fused with the encoder's
     /// emotion as in the CLI.
     pub fn set_lexical(&mut self, bytes: &[u8]) -> Result<(), JsError> {
-        let reader = reflectdiffu::lexical::LexicalEmotion::from_bytes(bytes)
+        let reader = reflectdiffu::emotion::LexicalEmotion::from_bytes(bytes)
             .map_err(|e| JsError::new(&format!("cannot load the emotion reader: {e}")))?;
         self.responder.lexical = Some(reader);
         Ok(())
@@ -152,27 +166,17 @@ impl Engine {
 pub async fn answer(responder: &Responder, request: &str) -> Result<String, String> {
     let req: Request =
         serde_json::from_str(request).map_err(|e| format!("not a valid request: {e}"))?;
-    let d = SamplerConfig::default();
-    let cfg = SamplerConfig {
-        steps: req.steps.unwrap_or(d.steps),
-        temperature: req.temperature.unwrap_or(d.temperature),
-        top_p: req.top_p.unwrap_or(d.top_p),
-        seed: req.seed.unwrap_or(d.seed),
-        stop_temperature: req.stop_temperature.unwrap_or(d.stop_temperature),
-        ..d
-    };
+    let cfg = req.sampler()?;
     let reply = responder
         .respond_async(std::slice::from_ref(&req.turns), &cfg)
         .await
         .map_err(|e| e.to_string())?
         .remove(0);
-    // As in `chat`: only the new message is screened; earlier ones were answered already.
-    let last = req.turns.last().map(String::as_str).unwrap_or_default();
-    let mut out = reply_json(&reply, &safety::assess(last));
+    // As in `chat`: every speaker turn of the conversation, a risk carried until the person says they are safe.
+    let mut out = reply_json(&reply, &safety::assess_turns(&req.turns));
     let reasons = speaker_reasons(&responder.tokenizer, &responder.tagger, &req.turns)
         .map_err(|e| e.to_string())?;
     out["explain"] = explain_json(&reply, &reasons);
-    out["settings"] = json!({"steps": cfg.steps, "temperature": cfg.temperature, "top_p": cfg.top_p, "seed": cfg.seed,
-                             "stop_temperature": cfg.stop_temperature});
+    out["settings"] = json!(cfg);
     Ok(out.to_string())
 }

@@ -110,6 +110,10 @@ test("a crisis message gets the fixed note, not a generated reply", async () => 
   const text = await node.locator(".reply-text").textContent();
   assert.match(text, /ending your life or hurting yourself/);
   assert.match(text, /emergency number/);
+  // The whole conversation is read, as in `chat`: an answer to the note still gets the note.
+  const next = await say("yes, tonight");
+  assert.match(await next.getAttribute("class"), /crisis/);
+  assert.match(await next.locator(".reply-text").textContent(), /ending your life or hurting yourself/);
 });
 
 test("side by side: two replies, the choice and the session download as JSONL", async () => {

@@ -141,6 +141,8 @@ pub struct RlOptions {
     pub resume: bool,
     /// Overrides `rl.steps`.
     pub max_steps: Option<usize>,
+    /// Stop (with a checkpoint to resume from) after this many minutes of updates in all, resumes included.
+    pub max_minutes: Option<f64>,
 }
 
 /// The RL run's position, saved with every checkpoint.
@@ -148,6 +150,9 @@ pub struct RlOptions {
 struct RlState {
     step: usize,
     metrics_bytes: u64,
+    /// Seconds of updates so far, resumes included (for `max_minutes`).
+    #[serde(default)]
+    wall_seconds: f64,
 }
 
 const RL_CONFIG: &str = "rl.json";
@@ -273,6 +278,15 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
             intent_weight: run.train.intent_weight,
         },
     };
+    let budget = opts.max_minutes.map_or(f64::INFINITY, |m| m * 60.0);
+    if state.wall_seconds >= budget {
+        bail!(
+            "the time budget (--max-minutes) is already spent: {:.1} min of updates in {}",
+            state.wall_seconds / 60.0,
+            out.display()
+        );
+    }
+    let (started, spent_before) = (std::time::Instant::now(), state.wall_seconds);
     let reward = mimicry(&judge, rl.reward);
     let mut bar = crate::progress::Progress::new(rl.steps, state.step);
     while state.step < rl.steps {
@@ -284,6 +298,8 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
         let seed = rl.seed ^ (state.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let log = learner.step(&batch, &reward, &settings, seed)?;
         state.step += 1;
+        state.wall_seconds = spent_before + started.elapsed().as_secs_f64();
+        let out_of_time = state.wall_seconds >= budget;
         bar.tick(format!("reward {:.3}", log.reward.total));
         if state.step % rl.log_every == 0 {
             let intents: serde_json::Map<String, serde_json::Value> = INTENTS
@@ -299,7 +315,7 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
                         "policy_entropy": log.policy_entropy, "kl": log.kl, "intents": intents}),
             )?;
         }
-        if state.step % rl.checkpoint_every == 0 || state.step == rl.steps {
+        if state.step % rl.checkpoint_every == 0 || state.step == rl.steps || out_of_time {
             state.metrics_bytes = ckpt::sync_metrics(out)?;
             ckpt::save_generation(
                 out,
@@ -315,6 +331,13 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
                 crate::plot::rewards_svg(&metrics).as_bytes(),
             )?;
         }
+        if out_of_time && state.step < rl.steps {
+            eprintln!(
+                "stopping after {} of {} updates: the time budget (--max-minutes) is spent; --resume continues",
+                state.step, rl.steps
+            );
+            break;
+        }
     }
     bar.finish();
     ckpt::write_json(
@@ -323,5 +346,6 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
         &json!({"stage": "rl", "from": opts.from.display().to_string(), "updates": state.step,
                 "contexts_per_update": rl.contexts, "group": rl.group, "device": format!("{:?}", opts.device)}),
     )?;
+    ckpt::seal(out)?;
     Ok(state.step)
 }

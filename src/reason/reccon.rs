@@ -1,6 +1,11 @@
 //! RECCON's emotion-cause annotations as tagged turns.
 
-use super::Example;
+/// One tagged turn: its words (lower-cased, as the tokenizer splits them) and whether each is in a cause span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub words: Vec<String>,
+    pub labels: Vec<bool>,
+}
 
 /// The emotional turns of a RECCON file (`{dialog_id: [[turn, …]]}`) as examples: a word is `<em>` when it lies
 /// in a cause span that the turn attributes to itself (`expanded emotion cause evidence` = its own number). That

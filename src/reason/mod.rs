@@ -4,8 +4,14 @@
 //! [`ReasonTagger`] is the one place tags come from: a word list (the lexicon rule: a word is `<em>` when VADER,
 //! Hutto & Gilbert 2014, gives it a mean valence of at least [`VADER_MIN_ABS_VALENCE`] in absolute value, or when
 //! it belongs to one of Empath's, Fast et al. 2016, emotion categories in [`EMPATH_EMOTION_CATEGORIES`]; an empty
-//! list tags nothing), or the ERA tagger trained on RECCON's cause spans ([`crate::era`]). A checkpoint keeps the
+//! list tags nothing), or the ERA tagger trained on RECCON's cause spans ([`era`]). A checkpoint keeps the
 //! tagger its model was trained with (`reason_words.txt` or `reason_tagger.bin`).
+
+pub mod era;
+pub mod lexicon;
+pub mod reccon;
+
+pub use lexicon::{EMPATH_EMOTION_CATEGORIES, VADER_MIN_ABS_VALENCE};
 
 use std::collections::HashSet;
 
@@ -13,43 +19,6 @@ use std::collections::HashSet;
 pub const NOEM: u32 = 0;
 /// `<em>` tag id.
 pub const EM: u32 = 1;
-
-/// |valence| ≥ 1.5 keeps clearly emotional words ("scared" −1.9, "happy" 2.7) and drops mild ones ("okay" 0.9).
-pub const VADER_MIN_ABS_VALENCE: f32 = 1.5;
-
-/// Empath categories that name an emotion (the rest are topics such as "office" or "beach").
-pub const EMPATH_EMOTION_CATEGORIES: [&str; 30] = [
-    "positive_emotion",
-    "negative_emotion",
-    "sadness",
-    "joy",
-    "fear",
-    "anger",
-    "rage",
-    "love",
-    "hate",
-    "nervousness",
-    "surprise",
-    "disgust",
-    "shame",
-    "envy",
-    "pride",
-    "optimism",
-    "suffering",
-    "horror",
-    "cheerfulness",
-    "irritability",
-    "exasperation",
-    "sympathy",
-    "disappointment",
-    "contentment",
-    "affection",
-    "torment",
-    "timidity",
-    "zest",
-    "emotional",
-    "pain",
-];
 
 /// Tags words as emotion reasons.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +29,7 @@ pub struct ReasonTagger {
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
     Words(HashSet<String>),
-    Era(Box<crate::era::EraModel>),
+    Era(Box<era::EraModel>),
 }
 
 impl Default for ReasonTagger {
@@ -75,11 +44,11 @@ impl ReasonTagger {
     /// Builds the word set from the VADER lexicon (`word\tmean\tsd\t[ratings]`) and Empath's `categories.tsv`
     /// (`category\tword\tword…`).
     pub fn from_lexicons(vader: &str, empath: &str) -> Self {
-        Self::from_lexicon(&crate::era::Lexicon::parse(vader, empath))
+        Self::from_lexicon(&lexicon::Lexicon::parse(vader, empath))
     }
 
     /// The rule's words of a parsed lexicon.
-    pub fn from_lexicon(lexicon: &crate::era::Lexicon) -> Self {
+    pub fn from_lexicon(lexicon: &lexicon::Lexicon) -> Self {
         Self {
             kind: Kind::Words(lexicon.rule_words().cloned().collect()),
         }
@@ -87,7 +56,7 @@ impl ReasonTagger {
 
     /// A trained ERA tagger; it must not need the lexicons (`era train --no-lexicon`), which a checkpoint does
     /// not carry.
-    pub fn from_era(model: crate::era::EraModel) -> Result<Self, String> {
+    pub fn from_era(model: era::EraModel) -> Result<Self, String> {
         if model.uses_lexicon {
             return Err(
                 "this ERA tagger reads lexicon features; train one with `reflectdiffu era train --no-lexicon` \
@@ -115,8 +84,8 @@ impl ReasonTagger {
 
     /// A checkpoint's tagger file: an ERA tagger (`era.bin` format) or a word list (UTF-8 text).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        if bytes.starts_with(crate::era::MAGIC) {
-            return Self::from_era(crate::era::EraModel::from_bytes(bytes)?);
+        if bytes.starts_with(era::MAGIC) {
+            return Self::from_era(era::EraModel::from_bytes(bytes)?);
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|_| "the reason word list is not UTF-8 text".to_string())?;

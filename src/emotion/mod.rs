@@ -3,16 +3,17 @@
 //! * a multinomial logistic regression over TF-IDF vectors (sublinear tf, smoothed idf from the train split,
 //!   L2-normalised) of hashed word 1–2-grams and character 3–5-grams, the linear model that issue 10 measured at
 //!   42 % on ED test;
-//! * a bag of embeddings (`crate::bag`, fastText's classifier) over hashed word 1–2-grams, which shares a
+//! * a bag of embeddings (`crate::emotion::bag`, fastText's classifier) over hashed word 1–2-grams, which shares a
 //!   low-rank space between words and so reads differently.
 //!
 //! At inference p ∝ (p_encoder · p_regression^β · p_bag^γ)^(1/(1+β+γ)) — a weighted geometric mean, so the fused
 //! probabilities stay as spread as their inputs — with β and γ tuned on the validation split
 //! (`reflectdiffu emotion train`).
 
-use crate::bag::{BagSettings, EmbeddingBag};
-use crate::linear::HashedLinear;
+use crate::emotion::bag::{BagSettings, EmbeddingBag};
+use crate::sparse::linear::HashedLinear;
 
+pub mod bag;
 mod file;
 
 /// The file a checkpoint keeps it in.
@@ -44,8 +45,8 @@ pub struct ContextFeatures {
 
 /// The hashed features of a context (turns oldest first).
 pub fn features(turns: &[String]) -> ContextFeatures {
-    let h = |parts: &[&str]| crate::hashing::feature(parts, BITS);
-    let hw = |parts: &[&str]| crate::hashing::feature(parts, BAG_BITS);
+    let h = |parts: &[&str]| crate::sparse::hashing::feature(parts, BITS);
+    let hw = |parts: &[&str]| crate::sparse::hashing::feature(parts, BAG_BITS);
     let mut f = vec![h(&["bias"])];
     let mut words = Vec::new();
     for turn in turns {

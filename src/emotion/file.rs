@@ -1,8 +1,8 @@
 //! The reader's file: a header (magic, β, γ, the bag's width) and every value after it, f32 or f16.
 
 use super::{BAG_BITS, BITS, CLASSES, FILE, LexicalEmotion};
-use crate::bag::EmbeddingBag;
-use crate::linear::HashedLinear;
+use crate::emotion::bag::EmbeddingBag;
+use crate::sparse::linear::HashedLinear;
 
 /// Regression only (β, idf, weights); still read.
 pub(super) const MAGIC_V2: &[u8; 8] = b"RDEMO02\0";

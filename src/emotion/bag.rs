@@ -1,6 +1,6 @@
 //! A bag of embeddings (fastText's classifier, Joulin et al. 2017): each hashed feature has a `dim`-wide
 //! embedding, a text is the mean of its features' embeddings, and a linear layer reads the class from it. Trained
-//! with plain SGD whose rate decays linearly to zero. Unlike the sparse logistic regression in `crate::linear`,
+//! with plain SGD whose rate decays linearly to zero. Unlike the sparse logistic regression in `crate::sparse::linear`,
 //! words share a low-rank space, so the two read a context differently and are worth fusing.
 
 use rand::rngs::StdRng;
@@ -100,7 +100,7 @@ impl EmbeddingBag {
             .chunks_exact(self.dim)
             .map(|w| w.iter().zip(hidden).map(|(a, b)| a * b).sum())
             .collect();
-        crate::linear::softmax(&mut z);
+        crate::sparse::linear::softmax(&mut z);
         z
     }
 

@@ -7,32 +7,22 @@
 //! valid. Words are the tokenizer's words ([`crate::tokenizer::TextTokenizer::words`]), so the tagger sees text
 //! exactly as the model does.
 
-mod lexicon;
-mod reccon;
-
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-pub use lexicon::Lexicon;
-pub use reccon::reccon_examples;
+pub use super::lexicon::Lexicon;
+pub use super::reccon::{Example, reccon_examples};
 
-use crate::reason::EMPATH_EMOTION_CATEGORIES;
+use super::lexicon::EMPATH_EMOTION_CATEGORIES;
 
 /// Hashed feature space (2^18 weights, 1 MB as f32).
 const FEATURE_BITS: u32 = 18;
 /// The first bytes of an ERA tagger file.
 pub const MAGIC: &[u8; 8] = b"RDERA01\0";
 
-/// One tagged turn: its words (lower-cased, as the tokenizer splits them) and whether each is in a cause span.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Example {
-    pub words: Vec<String>,
-    pub labels: Vec<bool>,
-}
-
 fn hash(parts: &[&str]) -> u32 {
-    crate::hashing::feature(parts, FEATURE_BITS)
+    crate::sparse::hashing::feature(parts, FEATURE_BITS)
 }
 
 fn shape(word: &str) -> &'static str {

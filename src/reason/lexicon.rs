@@ -2,7 +2,42 @@
 
 use std::collections::HashMap;
 
-use crate::reason::{EMPATH_EMOTION_CATEGORIES, VADER_MIN_ABS_VALENCE};
+/// |valence| ≥ 1.5 keeps clearly emotional words ("scared" −1.9, "happy" 2.7) and drops mild ones ("okay" 0.9).
+pub const VADER_MIN_ABS_VALENCE: f32 = 1.5;
+
+/// Empath categories that name an emotion (the rest are topics such as "office" or "beach").
+pub const EMPATH_EMOTION_CATEGORIES: [&str; 30] = [
+    "positive_emotion",
+    "negative_emotion",
+    "sadness",
+    "joy",
+    "fear",
+    "anger",
+    "rage",
+    "love",
+    "hate",
+    "nervousness",
+    "surprise",
+    "disgust",
+    "shame",
+    "envy",
+    "pride",
+    "optimism",
+    "suffering",
+    "horror",
+    "cheerfulness",
+    "irritability",
+    "exasperation",
+    "sympathy",
+    "disappointment",
+    "contentment",
+    "affection",
+    "torment",
+    "timidity",
+    "zest",
+    "emotional",
+    "pain",
+];
 
 /// The Empath emotion categories and VADER valences of words.
 #[derive(Debug, Clone, Default, PartialEq)]
