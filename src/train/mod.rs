@@ -29,7 +29,7 @@ use serde_json::json;
 use crate::checkpoint as ckpt;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::samples;
-use crate::model::{EncodedSample, encode_sample};
+use crate::model::{EncodedSample, ReflectDiffu, encode_sample};
 
 /// Where the Empath and VADER lexicons are read from when the run starts.
 pub const DEFAULT_LEXICON_DIR: &str = "../shared/data/lexicons";
@@ -71,15 +71,50 @@ pub struct TrainState {
 
 /// Trains (or resumes) a run into `opts.out`; returns the final state.
 pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
-    let out = &opts.out;
-    let resuming = opts.resume;
-    let mut cfg = setup::run_config(&opts)?;
+    let (cfg, data) = prepare(&opts)?;
+    let device = opts.device.clone().autodiff();
+    device.seed(cfg.train.seed);
+    let (model, optim, state) = setup::starting_point(&opts.out, &cfg, opts.resume, &device)?;
+    let plan = Plan::new(&cfg.train, data.train.len());
+    let mut run = Run {
+        opts: &opts,
+        t: cfg.train.clone(),
+        block: cfg.model.block(),
+        step_opts: step_options(&cfg.train, cfg.model.block()),
+        bar: crate::progress::Progress::new(plan.total_steps, state.global_step),
+        budget: cfg.train.max_minutes.map_or(f64::INFINITY, |m| m * 60.0),
+        started: Instant::now(),
+        wall_before: state.wall_seconds,
+        data,
+        plan,
+        device,
+        optim,
+        state,
+    };
+    let model = run.epochs(model)?;
+    run.bar.finish();
+    run.write_meta(&model)?;
+    ckpt::seal(&opts.out)?;
+    Ok(run.state)
+}
 
-    let data_dir = resolve_data_dir(opts.data.as_deref())?;
-    let train_convs = load_split(&data_dir, "train")?;
-    let valid_convs = load_split(&data_dir, "valid")?;
+/// A run's samples, encoded, and what it was read from.
+struct RunData {
+    dir: PathBuf,
+    train: Vec<EncodedSample>,
+    valid: Vec<EncodedSample>,
+    /// The context polarity from VADER, for the polarity experts' loss (same order as `train`).
+    polarity: Option<Vec<i8>>,
+}
 
-    let (tokenizer, tagger) = setup::tokenizer_and_tagger(&opts, &mut cfg, &train_convs)?;
+/// The run's config (the file's, or the checkpoint's on resume, with the command line's overrides) and its data:
+/// splits read, tokenizer and reason tagger trained or read back, intents labelled, samples encoded.
+fn prepare(opts: &TrainOptions) -> anyhow::Result<(RunConfig, RunData)> {
+    let mut cfg = setup::run_config(opts)?;
+    let dir = resolve_data_dir(opts.data.as_deref())?;
+    let train_convs = load_split(&dir, "train")?;
+    let valid_convs = load_split(&dir, "valid")?;
+    let (tokenizer, tagger) = setup::tokenizer_and_tagger(opts, &mut cfg, &train_convs)?;
     if opts.max_steps.is_some() {
         cfg.train.max_steps = opts.max_steps;
     }
@@ -91,10 +126,7 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
         // `train.mlm_steps`).
         cfg.validate().map_err(anyhow::Error::msg)?;
     }
-    let t = cfg.train.clone();
-    let m = &cfg.model;
-    let block = m.block();
-
+    let (t, m) = (&cfg.train, &cfg.model);
     let split = |convs: &[crate::data::Conversation], limit: Option<usize>| {
         let mut s = samples(convs, t.max_context_turns);
         s.truncate(limit.unwrap_or(usize::MAX));
@@ -107,10 +139,10 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
     };
     let mut train_samples = split(&train_convs, t.train_samples);
     let mut valid_samples = split(&valid_convs, t.valid_samples);
-    if let Some(dir) = &t.intent_labels {
+    if let Some(labels) = &t.intent_labels {
         let judge = t.intent_judge.as_deref().map(read_judge).transpose()?;
         label_intents(
-            dir,
+            labels,
             judge.as_ref(),
             &mut [
                 ("train", &mut train_samples, &train_convs),
@@ -118,20 +150,36 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             ],
         )?;
     }
-    let train_set = encode(&train_samples)?;
-    // The context polarity from VADER, for the polarity experts' loss (same order as `train_set`).
-    let polarity: Option<Vec<i8>> = if m.polarity_experts.unwrap_or(false) {
+    let train = encode(&train_samples)?;
+    let polarity = if m.polarity_experts.unwrap_or(false) {
         let lexicon = read_lexicon(opts.lexicons.as_deref())?;
-        Some(
-            train_samples
-                .iter()
-                .map(|s| contrast::polarity(&s.context, &lexicon))
-                .collect(),
-        )
+        let p = train_samples
+            .iter()
+            .map(|s| contrast::polarity(&s.context, &lexicon))
+            .collect();
+        Some(p)
     } else {
         None
     };
-    let step_opts = step::StepOptions {
+    let valid = encode(&valid_samples)?;
+    eprintln!(
+        "{} train / {} valid samples, vocab {}",
+        train.len(),
+        valid.len(),
+        m.vocab_size
+    );
+    let data = RunData {
+        dir,
+        train,
+        valid,
+        polarity,
+    };
+    Ok((cfg, data))
+}
+
+/// The supervised step's settings from the run's `train` section.
+fn step_options(t: &TrainConfig, block: usize) -> step::StepOptions {
+    step::StepOptions {
         block,
         diffusion_weight: t.diffusion_weight,
         emotion_weight: t.emotion_weight,
@@ -145,184 +193,265 @@ pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
             0.0
         },
         intent_weight: t.intent_weight,
-    };
-    let valid_set = encode(&valid_samples)?;
-    eprintln!(
-        "{} train / {} valid samples, vocab {}",
-        train_set.len(),
-        valid_set.len(),
-        m.vocab_size
-    );
-
-    let device = opts.device.clone().autodiff();
-    device.seed(t.seed);
-    let (mut model, mut optim, mut state) = setup::starting_point(out, &cfg, resuming, &device)?;
-
-    let steps_per_epoch = train_set.len().div_ceil(t.batch_size);
-    let total_steps = t
-        .max_steps
-        .unwrap_or(usize::MAX)
-        .min(steps_per_epoch * t.epochs);
-    // Masked-LM pre-training (the first `mlm_steps`) and the run's own objective each warm up and decay.
-    let mlm_steps = t.mlm_steps.min(total_steps);
-    let pretrain = step::LrSchedule {
-        peak: t.lr,
-        warmup: t.warmup_steps.min(mlm_steps),
-        total: mlm_steps,
-    };
-    let schedule = step::LrSchedule {
-        peak: t.lr,
-        warmup: t.warmup_steps,
-        total: total_steps - mlm_steps,
-    };
-    let started = Instant::now();
-    let wall_before = state.wall_seconds;
-    let mut bar = crate::progress::Progress::new(total_steps, state.global_step);
-
-    let budget = t.max_minutes.map(|m| m * 60.0).unwrap_or(f64::INFINITY);
-    let out_of_time = || wall_before + started.elapsed().as_secs_f64() >= budget;
-    if out_of_time() {
-        eprintln!(
-            "the time budget (train.max_minutes) is already spent: {:.1} min trained",
-            state.wall_seconds / 60.0
-        );
     }
-    while state.epoch < t.epochs && state.global_step < total_steps && !out_of_time() {
-        let batches = batches::epoch_batches(&train_set, &t, state.epoch);
-        for chunk in batches.iter().skip(state.step_in_epoch) {
-            if state.global_step >= total_steps || out_of_time() {
-                break;
-            }
-            let batch: Vec<&EncodedSample> = chunk.iter().map(|&i| &train_set[i]).collect();
-            // Every random draw of a step (corruption, intent dropout, dropout masks) comes from the run's seed
-            // and the step number alone, so a run resumed at any step continues exactly as one never stopped.
-            let step_seed = t.seed ^ (state.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let mut rng = StdRng::seed_from_u64(step_seed);
-            crate::model::layers::seed_dropout(step_seed);
-            let pretraining = state.global_step < mlm_steps;
-            if mlm_steps > 0 && state.global_step == mlm_steps {
-                // Pre-training is over: the main objective starts with a fresh optimizer.
-                optim = AdamWConfig::new().with_weight_decay(t.weight_decay).init();
-            }
-            let total = if pretraining {
-                match mlm::loss(&model, &batch, t.mlm_mask_rate, &mut rng, &device) {
-                    Some(loss) => loss,
-                    None => {
-                        state.global_step += 1;
-                        state.step_in_epoch += 1;
-                        continue;
-                    }
-                }
-            } else {
-                let pol: Option<Vec<i8>> = polarity
-                    .as_ref()
-                    .map(|p| chunk.iter().map(|&i| p[i]).collect());
-                step::forward(
-                    &model,
-                    &batch,
-                    pol.as_deref(),
-                    &step_opts,
-                    &mut rng,
-                    &device,
-                )
-                .total
-            };
-            let loss_value = total.clone().into_scalar::<f32>() as f64;
-            if !loss_value.is_finite() {
-                bail!(
-                    "loss became {loss_value} at step {}; lower train.lr or raise train.warmup_steps",
-                    state.global_step
-                );
-            }
-            let mut grads = GradientsParams::from_grads(total.backward(), &model);
-            let grad_norm = clip::clip_global_norm(&model, &mut grads, t.grad_clip);
-            if !grad_norm.is_finite() {
-                bail!(
-                    "the gradient norm became {grad_norm} at step {}; lower train.lr or raise train.warmup_steps \
-                     (the last checkpoint is kept)",
-                    state.global_step
-                );
-            }
-            let lr = if pretraining {
-                pretrain.at(state.global_step)
-            } else {
-                schedule.at(state.global_step - mlm_steps)
-            };
-            model = optim.step(lr, model, grads);
-            state.global_step += 1;
-            state.step_in_epoch += 1;
-            state.epoch_loss_sum += loss_value;
-            state.epoch_loss_steps += 1;
-            let phase = if pretraining { "mlm" } else { "main" };
-            bar.tick(format!(
-                "epoch {} {phase} loss {loss_value:.4}",
-                state.epoch + 1
-            ));
-            if state.global_step % t.log_every == 0 {
-                ckpt::append_metrics(
-                    out,
-                    &json!({"step": state.global_step, "epoch": state.epoch + 1, "loss": loss_value,
-                            "lr": lr, "grad_norm": grad_norm, "phase": phase}),
-                )?;
-            }
-            if state.global_step % t.checkpoint_every == 0 {
-                state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
-                save(out, &model, &optim, &mut state)?;
-            }
+}
+
+/// How a run's steps are laid out: its length, the masked-LM pre-training (the first `mlm_steps`) and the
+/// learning rate of both phases, each with its own warm-up and decay.
+struct Plan {
+    steps_per_epoch: usize,
+    total_steps: usize,
+    mlm_steps: usize,
+    pretrain: step::LrSchedule,
+    schedule: step::LrSchedule,
+}
+
+impl Plan {
+    fn new(t: &TrainConfig, train_len: usize) -> Self {
+        let steps_per_epoch = train_len.div_ceil(t.batch_size);
+        let total_steps = t
+            .max_steps
+            .unwrap_or(usize::MAX)
+            .min(steps_per_epoch * t.epochs);
+        let mlm_steps = t.mlm_steps.min(total_steps);
+        Self {
+            steps_per_epoch,
+            total_steps,
+            mlm_steps,
+            pretrain: step::LrSchedule {
+                peak: t.lr,
+                warmup: t.warmup_steps.min(mlm_steps),
+                total: mlm_steps,
+            },
+            schedule: step::LrSchedule {
+                peak: t.lr,
+                warmup: t.warmup_steps,
+                total: total_steps - mlm_steps,
+            },
         }
-        let finished_epoch = state.step_in_epoch >= steps_per_epoch;
+    }
+
+    fn pretraining(&self, step: usize) -> bool {
+        step < self.mlm_steps
+    }
+
+    fn lr(&self, step: usize) -> f64 {
+        if self.pretraining(step) {
+            self.pretrain.at(step)
+        } else {
+            self.schedule.at(step - self.mlm_steps)
+        }
+    }
+}
+
+/// What one optimizer step logs.
+struct StepLog {
+    loss: f64,
+    lr: f64,
+    grad_norm: f32,
+    phase: &'static str,
+}
+
+/// A run in progress: everything the loop reads and changes but the model, which each step takes and gives back.
+struct Run<'a> {
+    opts: &'a TrainOptions,
+    t: TrainConfig,
+    block: usize,
+    step_opts: step::StepOptions,
+    data: RunData,
+    plan: Plan,
+    device: Device,
+    optim: burn::optim::ModuleOptimizer,
+    state: TrainState,
+    bar: crate::progress::Progress,
+    budget: f64,
+    started: Instant,
+    wall_before: f64,
+}
+
+impl Run<'_> {
+    fn wall_seconds(&self) -> f64 {
+        self.wall_before + self.started.elapsed().as_secs_f64()
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.wall_seconds() >= self.budget
+    }
+
+    /// Epochs until the run's length or its time budget is reached.
+    fn epochs(&mut self, mut model: ReflectDiffu) -> anyhow::Result<ReflectDiffu> {
+        if self.out_of_time() {
+            eprintln!(
+                "the time budget (train.max_minutes) is already spent: {:.1} min trained",
+                self.state.wall_seconds / 60.0
+            );
+        }
+        while self.state.epoch < self.t.epochs
+            && self.state.global_step < self.plan.total_steps
+            && !self.out_of_time()
+        {
+            let batches = batches::epoch_batches(&self.data.train, &self.t, self.state.epoch);
+            for chunk in batches.iter().skip(self.state.step_in_epoch) {
+                if self.state.global_step >= self.plan.total_steps || self.out_of_time() {
+                    break;
+                }
+                let log;
+                (model, log) = self.step(model, chunk)?;
+                self.state.global_step += 1;
+                self.state.step_in_epoch += 1;
+                if let Some(log) = log {
+                    self.after_step(&model, &log)?;
+                }
+            }
+            self.end_epoch(&model)?;
+        }
+        Ok(model)
+    }
+
+    /// One optimizer step on the batch of samples `chunk`; `None` for a masked-LM batch with nothing to predict.
+    fn step(
+        &mut self,
+        model: ReflectDiffu,
+        chunk: &[usize],
+    ) -> anyhow::Result<(ReflectDiffu, Option<StepLog>)> {
+        let at = self.state.global_step;
+        let batch: Vec<&EncodedSample> = chunk.iter().map(|&i| &self.data.train[i]).collect();
+        // Every random draw of a step (corruption, intent dropout, dropout masks) comes from the run's seed and
+        // the step number alone, so a run resumed at any step continues exactly as one never stopped.
+        let step_seed = self.t.seed ^ (at as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = StdRng::seed_from_u64(step_seed);
+        crate::model::layers::seed_dropout(step_seed);
+        let pretraining = self.plan.pretraining(at);
+        if self.plan.mlm_steps > 0 && at == self.plan.mlm_steps {
+            // Pre-training is over: the main objective starts with a fresh optimizer.
+            self.optim = AdamWConfig::new()
+                .with_weight_decay(self.t.weight_decay)
+                .init();
+        }
+        let total = if pretraining {
+            match mlm::loss(&model, &batch, self.t.mlm_mask_rate, &mut rng, &self.device) {
+                Some(loss) => loss,
+                None => return Ok((model, None)),
+            }
+        } else {
+            let pol: Option<Vec<i8>> = self
+                .data
+                .polarity
+                .as_ref()
+                .map(|p| chunk.iter().map(|&i| p[i]).collect());
+            let opts = &self.step_opts;
+            step::forward(&model, &batch, pol.as_deref(), opts, &mut rng, &self.device).total
+        };
+        let loss = total.clone().into_scalar::<f32>() as f64;
+        if !loss.is_finite() {
+            bail!("loss became {loss} at step {at}; lower train.lr or raise train.warmup_steps");
+        }
+        let mut grads = GradientsParams::from_grads(total.backward(), &model);
+        let grad_norm = clip::clip_global_norm(&model, &mut grads, self.t.grad_clip);
+        if !grad_norm.is_finite() {
+            bail!(
+                "the gradient norm became {grad_norm} at step {at}; lower train.lr or raise train.warmup_steps \
+                 (the last checkpoint is kept)"
+            );
+        }
+        let lr = self.plan.lr(at);
+        let model = self.optim.step(lr, model, grads);
+        let phase = if pretraining { "mlm" } else { "main" };
+        Ok((
+            model,
+            Some(StepLog {
+                loss,
+                lr,
+                grad_norm,
+                phase,
+            }),
+        ))
+    }
+
+    /// The progress line, the metrics log and the periodic checkpoint after a step.
+    fn after_step(&mut self, model: &ReflectDiffu, log: &StepLog) -> anyhow::Result<()> {
+        let s = &mut self.state;
+        s.epoch_loss_sum += log.loss;
+        s.epoch_loss_steps += 1;
+        let (epoch, phase, loss) = (s.epoch + 1, log.phase, log.loss);
+        self.bar
+            .tick(format!("epoch {epoch} {phase} loss {loss:.4}"));
+        let out = &self.opts.out;
+        if s.global_step % self.t.log_every == 0 {
+            ckpt::append_metrics(
+                out,
+                &json!({"step": s.global_step, "epoch": epoch, "loss": loss,
+                        "lr": log.lr, "grad_norm": log.grad_norm, "phase": phase}),
+            )?;
+        }
+        if s.global_step % self.t.checkpoint_every == 0 {
+            self.state.wall_seconds = self.wall_seconds();
+            save(out, model, &self.optim, &mut self.state)?;
+        }
+        Ok(())
+    }
+
+    /// Validation, its log line and curves, and a checkpoint at the end of an epoch (or where the run stopped
+    /// within one).
+    fn end_epoch(&mut self, model: &ReflectDiffu) -> anyhow::Result<()> {
+        let finished_epoch = self.state.step_in_epoch >= self.plan.steps_per_epoch;
         let valid = step::validate(
             &model.valid(),
-            block,
-            t.diffusion_weight > 0.0,
-            &valid_set,
-            t.batch_size,
-            &opts.device,
+            self.block,
+            self.t.diffusion_weight > 0.0,
+            &self.data.valid,
+            self.t.batch_size,
+            &self.opts.device,
         )?;
-        state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
+        self.state.wall_seconds = self.wall_seconds();
+        let s = &mut self.state;
         let line = json!({
-            "epoch": state.epoch + 1, "step": state.global_step,
-            "train_loss": state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64,
+            "epoch": s.epoch + 1, "step": s.global_step,
+            "train_loss": s.epoch_loss_sum / s.epoch_loss_steps.max(1) as f64,
             "valid_diffusion_loss": valid.diffusion_loss, "valid_emotion_acc": valid.emotion_acc,
             "valid_emotion_macro_f1": valid.emotion_macro_f1,
             "valid_intent_acc": valid.intent_acc,
-            "wall_seconds": state.wall_seconds,
+            "wall_seconds": s.wall_seconds,
         });
-        bar.println(&format!("epoch {} done: {line}", state.epoch + 1));
+        self.bar
+            .println(&format!("epoch {} done: {line}", s.epoch + 1));
+        let out = &self.opts.out;
         ckpt::append_metrics(out, &line)?;
         ckpt::write_curves(out)?;
-        state.last_valid = Some(line);
+        s.last_valid = Some(line);
         if finished_epoch {
-            state.epoch += 1;
-            state.step_in_epoch = 0;
-            state.epoch_loss_sum = 0.0;
-            state.epoch_loss_steps = 0;
+            s.epoch += 1;
+            s.step_in_epoch = 0;
+            s.epoch_loss_sum = 0.0;
+            s.epoch_loss_steps = 0;
         }
-        save(out, &model, &optim, &mut state)?;
+        save(out, model, &self.optim, &mut self.state)
     }
-    bar.finish();
-    ckpt::write_json(
-        out,
-        ckpt::META,
-        &json!({
-            "data": format!("EmpatheticDialogues (official split) from {}", data_dir.display()),
-            "train_samples": train_set.len(), "valid_samples": valid_set.len(),
-            "steps": state.global_step, "epochs_completed": state.epoch,
-            "wall_seconds": state.wall_seconds, "device": format!("{:?}", opts.device),
-            "parameters": model.num_params(),
-            "from": t.init_from.as_ref().map(|p| p.display().to_string()),
-            "valid": state.last_valid,
-        }),
-    )?;
-    ckpt::seal(out)?;
-    Ok(state)
+
+    fn write_meta(&self, model: &ReflectDiffu) -> anyhow::Result<()> {
+        let s = &self.state;
+        ckpt::write_json(
+            &self.opts.out,
+            ckpt::META,
+            &json!({
+                "data": format!("EmpatheticDialogues (official split) from {}", self.data.dir.display()),
+                "train_samples": self.data.train.len(), "valid_samples": self.data.valid.len(),
+                "steps": s.global_step, "epochs_completed": s.epoch,
+                "wall_seconds": s.wall_seconds, "device": format!("{:?}", self.opts.device),
+                "parameters": model.num_params(),
+                "from": self.t.init_from.as_ref().map(|p| p.display().to_string()),
+                "valid": s.last_valid,
+            }),
+        )?;
+        Ok(())
+    }
 }
 
 /// Writes one resumable generation (see `checkpoint.rs`); the metrics log is flushed first and its length
 /// recorded, so a resume from this generation cuts exactly the lines written after it.
 fn save(
     out: &Path,
-    model: &crate::model::ReflectDiffu,
+    model: &ReflectDiffu,
     optim: &burn::optim::ModuleOptimizer,
     state: &mut TrainState,
 ) -> anyhow::Result<()> {

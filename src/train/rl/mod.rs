@@ -49,6 +49,25 @@ pub struct StepSettings {
     pub supervised: StepOptions,
 }
 
+/// The policy's reading of a batch of contexts ([`Learner::read_policy`]).
+#[derive(Clone)]
+struct Policy {
+    enc: crate::model::EncoderOutput,
+    /// log π_θ(intent | Q), [contexts, intents].
+    logp: Tensor<2>,
+    /// Its probabilities on the host, row-major.
+    probs: Vec<f32>,
+    ctx_emotion: Vec<usize>,
+}
+
+/// A group of rollouts per context: which context each belongs to, its intent, its encoded context and reply.
+struct Rollouts {
+    owner: Vec<usize>,
+    intents: Vec<usize>,
+    repeated: Vec<EncodedSample>,
+    replies: Vec<crate::inference::Reply>,
+}
+
 /// The means over one step's rollouts, for the log.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepLog {
@@ -96,9 +115,36 @@ impl Learner {
         let mut rng = StdRng::seed_from_u64(seed);
         let (contexts, encoded): (Vec<&[String]>, Vec<&EncodedSample>) =
             batch.iter().copied().unzip();
-        let n = contexts.len();
-        let rows = n * s.group;
-        let gold = Batch::new(&encoded, &self.device);
+        let policy = self.read_policy(&encoded)?;
+        let rollouts = self.explore_and_sample(&encoded, &policy, s, seed, &mut rng)?;
+
+        // Correct: the judge (and the encoder, for the emotion fit) read the replies.
+        let fit = self.emotion_fit(&rollouts.replies, &rollouts.owner, &policy.ctx_emotion)?;
+        let rewards: Vec<Reward> = (0..rollouts.owner.len())
+            .map(|r| {
+                reward(&Rollout {
+                    context: contexts[rollouts.owner[r]],
+                    intent: rollouts.intents[r],
+                    reply: &rollouts.replies[r].text,
+                    emotion_fit: fit[r],
+                })
+            })
+            .collect();
+        let advantage = group_advantages(&rewards, s.group);
+        let (total, kl) = self.loss(&encoded, policy.clone(), &rollouts, advantage, s, &mut rng);
+        self.update(total, s)?;
+        Ok(StepLog {
+            reward: mean_reward(&rewards),
+            policy_entropy: entropy(&policy.probs),
+            kl: kl.into_scalar::<f32>(),
+            intents: shares(&rollouts.intents),
+        })
+    }
+
+    /// The policy's reading of the contexts: the encoder's output, log π_θ(intent | Q) and its probabilities,
+    /// and the emotion the encoder reads from each context.
+    fn read_policy(&self, encoded: &[&EncodedSample]) -> anyhow::Result<Policy> {
+        let gold = Batch::new(encoded, &self.device);
         let enc = self.model.encode(&gold);
         let logits = enc.intent_logits.clone().ok_or_else(|| {
             anyhow::anyhow!(
@@ -111,15 +157,30 @@ impl Learner {
             .chunks(crate::data::EMOTIONS.len())
             .map(crate::metrics::argmax)
             .collect();
+        Ok(Policy {
+            enc,
+            logp,
+            probs,
+            ctx_emotion,
+        })
+    }
 
-        // Explore: a group of intents per context, drawn from the policy.
+    /// Explore: a group of intents per context, drawn from the policy. Sample: the decoder writes each rollout
+    /// with the weights as they are now.
+    fn explore_and_sample(
+        &mut self,
+        encoded: &[&EncodedSample],
+        policy: &Policy,
+        s: &StepSettings,
+        seed: u64,
+        rng: &mut StdRng,
+    ) -> anyhow::Result<Rollouts> {
+        let rows = encoded.len() * s.group;
         let owner: Vec<usize> = (0..rows).map(|r| r / s.group).collect();
         let intents: Vec<usize> = owner
             .iter()
-            .map(|&c| draw(&probs[c * N_INTENTS..(c + 1) * N_INTENTS], &mut rng))
+            .map(|&c| draw(&policy.probs[c * N_INTENTS..(c + 1) * N_INTENTS], rng))
             .collect();
-
-        // Sample: the decoder writes each rollout with the weights as they are now.
         self.responder.model = self.model.valid();
         let repeated: Vec<EncodedSample> = owner.iter().map(|&c| encoded[c].clone()).collect();
         let sampler = SamplerConfig {
@@ -129,32 +190,37 @@ impl Learner {
         let replies = self
             .responder
             .respond_with_intents(&repeated, &intents, &sampler)?;
+        Ok(Rollouts {
+            owner,
+            intents,
+            repeated,
+            replies,
+        })
+    }
 
-        // Correct: the judge (and the encoder, for the emotion fit) read the replies.
-        let fit = self.emotion_fit(&replies, &owner, &ctx_emotion)?;
-        let rewards: Vec<Reward> = (0..rows)
-            .map(|r| {
-                reward(&Rollout {
-                    context: contexts[owner[r]],
-                    intent: intents[r],
-                    reply: &replies[r].text,
-                    emotion_fit: fit[r],
-                })
-            })
-            .collect();
-        let advantage = group_advantages(&rewards, s.group);
-
-        // The policy-gradient loss on the drawn intents and on the replies.
+    /// The update's loss: the policy gradient on the drawn intents (and on the replies), KL to the reference
+    /// policy, and the supervised anchor on the gold replies. Also returns the KL, for the log.
+    fn loss(
+        &self,
+        encoded: &[&EncodedSample],
+        policy: Policy,
+        rollouts: &Rollouts,
+        advantage: Vec<f32>,
+        s: &StepSettings,
+        rng: &mut StdRng,
+    ) -> (Tensor<1>, Tensor<1>) {
+        let rows = rollouts.owner.len();
         let owner_t = Tensor::<1, Int>::from_data(
-            TensorData::new(owner.iter().map(|&c| c as i64).collect(), [rows]),
+            TensorData::new(rollouts.owner.iter().map(|&c| c as i64).collect(), [rows]),
             &self.device,
         );
         let intent_t = Tensor::<1, Int>::from_data(
-            TensorData::new(intents.iter().map(|&i| i as i64).collect(), [rows]),
+            TensorData::new(rollouts.intents.iter().map(|&i| i as i64).collect(), [rows]),
             &self.device,
         );
         let adv = Tensor::<1>::from_data(TensorData::new(advantage, [rows]), &self.device);
-        let picked: Tensor<1> = logp
+        let picked: Tensor<1> = policy
+            .logp
             .clone()
             .select(0, owner_t.clone())
             .gather(1, intent_t.clone().unsqueeze_dim(1))
@@ -162,42 +228,59 @@ impl Learner {
         let policy_loss = -(picked * adv.clone()).mean();
         // (skipped at weight 0; otherwise drawn here, so the anchor's noise is what it was before the weight existed)
         let decoder_loss = (s.decoder_weight > 0.0 && !s.policy_only).then(|| {
-            let cond = Condition {
-                memory: enc.h.clone().select(0, owner_t.clone()),
-                // (the padding of the repeated rows built afresh: a selected Bool tensor comes back as U8 on Flex)
-                memory_pad: Batch::new(&repeated.iter().collect::<Vec<_>>(), &self.device).ctx_pad,
-                emotion: Tensor::from_data(
-                    TensorData::new(
-                        owner.iter().map(|&c| ctx_emotion[c] as i64).collect(),
-                        [rows],
-                    ),
-                    &self.device,
-                ),
-                intent: intent_t,
-                memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
-                memory_cache: None,
-            };
-            let reply_logp = self.reply_log_prob(&replies, &cond, s.supervised.block, &mut rng);
+            let cond = self.rollout_condition(&policy, rollouts, owner_t, intent_t);
+            let reply_logp = self.reply_log_prob(&rollouts.replies, &cond, s.supervised.block, rng);
             -(reply_logp * adv).mean() * s.decoder_weight
         });
 
         // Anchors: stay near the supervised policy and keep fitting the gold replies.
-        let kl = self.kl_to_reference(&encoded, logp);
+        let kl = self.kl_to_reference(encoded, policy.logp);
         let mut total = policy_loss + kl.clone() * s.kl_weight;
         if let Some(d) = decoder_loss {
             total = total + d;
         }
         if s.anchor_weight > 0.0 && !s.policy_only {
-            let supervised = step::forward(
-                &self.model,
-                &encoded,
-                None,
-                &s.supervised,
-                &mut rng,
-                &self.device,
-            );
+            let supervised =
+                step::forward(&self.model, encoded, None, &s.supervised, rng, &self.device);
             total = total + supervised.total * s.anchor_weight;
         }
+        (total, kl)
+    }
+
+    /// The decoder's condition for each rollout: its context's encoder states, emotion and drawn intent.
+    fn rollout_condition(
+        &self,
+        policy: &Policy,
+        rollouts: &Rollouts,
+        owner_t: Tensor<1, Int>,
+        intent_t: Tensor<1, Int>,
+    ) -> Condition {
+        let rows = rollouts.owner.len();
+        let enc = &policy.enc;
+        Condition {
+            memory: enc.h.clone().select(0, owner_t.clone()),
+            // (the padding of the repeated rows built afresh: a selected Bool tensor comes back as U8 on Flex)
+            memory_pad: Batch::new(&rollouts.repeated.iter().collect::<Vec<_>>(), &self.device)
+                .ctx_pad,
+            emotion: Tensor::from_data(
+                TensorData::new(
+                    rollouts
+                        .owner
+                        .iter()
+                        .map(|&c| policy.ctx_emotion[c] as i64)
+                        .collect(),
+                    [rows],
+                ),
+                &self.device,
+            ),
+            intent: intent_t,
+            memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
+            memory_cache: None,
+        }
+    }
+
+    /// Backward, clipping and the optimizer step (only the intent head with `policy_only`).
+    fn update(&mut self, total: Tensor<1>, s: &StepSettings) -> anyhow::Result<()> {
         let loss = total.clone().into_scalar::<f32>();
         anyhow::ensure!(loss.is_finite(), "the RL loss became {loss}; lower rl.lr");
         let mut grads = match (s.policy_only, self.model.encoder.intent_head()) {
@@ -207,13 +290,7 @@ impl Learner {
         super::clip::clip_global_norm(&self.model, &mut grads, s.grad_clip);
         // Module clones share their tensors; the old handle is dropped as soon as the step returns.
         self.model = self.optim.step(s.lr, self.model.clone(), grads);
-
-        Ok(StepLog {
-            reward: mean_reward(&rewards),
-            policy_entropy: entropy(&probs),
-            kl: kl.into_scalar::<f32>(),
-            intents: shares(&intents),
-        })
+        Ok(())
     }
 
     /// KL(π_θ ‖ π_ref) of the intent policy on the contexts, averaged; `logp` is log π_θ, [contexts, 9].

@@ -161,6 +161,69 @@ const REWARDS_SVG: &str = "rewards.svg";
 /// Runs (or resumes) the RL stage; returns the number of updates done.
 pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
     let out = &opts.out;
+    let rl = rl_config(&opts)?;
+    let run: RunConfig = ckpt::read_json(&opts.from, ckpt::CONFIG)?;
+    if run.model.intent_policy != Some(true) {
+        bail!(
+            "--from {}: the model has no intent policy to reinforce; train one with model.intent_policy true and \
+             train.intent_labels set",
+            opts.from.display()
+        );
+    }
+    let judge = read_judge(&rl.judge)?;
+    let responder = ckpt::load_responder(&opts.from, &opts.device)?;
+    let contexts = Contexts::read(&opts, &rl, &run, &judge, &responder)?;
+    let (mut learner, mut state) = start(&opts, &rl, &run, responder)?;
+    let settings = step_settings(&rl, &run);
+    let reward = mimicry(&judge, rl.reward);
+
+    let budget = opts.max_minutes.map_or(f64::INFINITY, |m| m * 60.0);
+    if state.wall_seconds >= budget {
+        bail!(
+            "the time budget (--max-minutes) is already spent: {:.1} min of updates in {}",
+            state.wall_seconds / 60.0,
+            out.display()
+        );
+    }
+    let (started, spent_before) = (std::time::Instant::now(), state.wall_seconds);
+    let mut bar = crate::progress::Progress::new(rl.steps, state.step);
+    while state.step < rl.steps {
+        let batch = contexts.batch(state.step, rl.contexts);
+        let seed = rl.seed ^ (state.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let log = learner.step(&batch, &reward, &settings, seed)?;
+        state.step += 1;
+        state.wall_seconds = spent_before + started.elapsed().as_secs_f64();
+        let out_of_time = state.wall_seconds >= budget;
+        bar.tick(format!("reward {:.3}", log.reward.total));
+        if state.step % rl.log_every == 0 {
+            log_update(out, state.step, &log)?;
+        }
+        if state.step % rl.checkpoint_every == 0 || state.step == rl.steps || out_of_time {
+            checkpoint(out, &learner, &mut state)?;
+        }
+        if out_of_time && state.step < rl.steps {
+            eprintln!(
+                "stopping after {} of {} updates: the time budget (--max-minutes) is spent; --resume continues",
+                state.step, rl.steps
+            );
+            break;
+        }
+    }
+    bar.finish();
+    ckpt::write_json(
+        out,
+        ckpt::META,
+        &json!({"stage": "rl", "from": opts.from.display().to_string(), "updates": state.step,
+                "contexts_per_update": rl.contexts, "group": rl.group, "device": format!("{:?}", opts.device)}),
+    )?;
+    ckpt::seal(out)?;
+    Ok(state.step)
+}
+
+/// The RL config: the file's for a new run (after checking that `--out` suits it), the run's own on `--resume`,
+/// with `--max-steps` applied.
+fn rl_config(opts: &RlOptions) -> anyhow::Result<RlConfig> {
+    let out = &opts.out;
     if opts.resume != ckpt::has_generation(out) {
         if opts.resume {
             bail!(
@@ -189,32 +252,63 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
     if let Some(n) = opts.max_steps {
         rl.steps = n;
     }
-    let run: RunConfig = ckpt::read_json(&opts.from, ckpt::CONFIG)?;
-    if run.model.intent_policy != Some(true) {
-        bail!(
-            "--from {}: the model has no intent policy to reinforce; train one with model.intent_policy true and \
-             train.intent_labels set",
-            opts.from.display()
-        );
-    }
-    let judge = read_judge(&rl.judge)?;
-    let responder = ckpt::load_responder(&opts.from, &opts.device)?;
+    Ok(rl)
+}
 
-    // The contexts (and gold replies, for the anchor) of the train split.
-    let dir = resolve_data_dir(opts.data.as_deref())?;
-    let convs = load_split(&dir, "train")?;
-    let mut set = samples(&convs, run.train.max_context_turns);
-    set.truncate(run.train.train_samples.unwrap_or(usize::MAX));
-    if let Some(labels) = &run.train.intent_labels {
-        label_intents(labels, Some(&judge), &mut [("train", &mut set, &convs)])?;
-    }
-    let encoded = set
-        .iter()
-        .map(|s| encode_sample(&responder.tokenizer, &responder.tagger, s, &run.model))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut order: Vec<usize> = (0..set.len()).collect();
-    order.shuffle(&mut StdRng::seed_from_u64(rl.seed));
+/// The train split's contexts (and gold replies, for the anchor), encoded, in the run's shuffled order.
+struct Contexts {
+    set: Vec<crate::data::Sample>,
+    encoded: Vec<crate::model::EncodedSample>,
+    order: Vec<usize>,
+}
 
+impl Contexts {
+    fn read(
+        opts: &RlOptions,
+        rl: &RlConfig,
+        run: &RunConfig,
+        judge: &crate::intent::judge::IntentJudge,
+        responder: &crate::inference::Responder,
+    ) -> anyhow::Result<Self> {
+        let dir = resolve_data_dir(opts.data.as_deref())?;
+        let convs = load_split(&dir, "train")?;
+        let mut set = samples(&convs, run.train.max_context_turns);
+        set.truncate(run.train.train_samples.unwrap_or(usize::MAX));
+        if let Some(labels) = &run.train.intent_labels {
+            label_intents(labels, Some(judge), &mut [("train", &mut set, &convs)])?;
+        }
+        let encoded = set
+            .iter()
+            .map(|s| encode_sample(&responder.tokenizer, &responder.tagger, s, &run.model))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut order: Vec<usize> = (0..set.len()).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(rl.seed));
+        Ok(Self {
+            set,
+            encoded,
+            order,
+        })
+    }
+
+    /// The contexts of update `step`, `n` of them, cycling through the shuffled order.
+    fn batch(&self, step: usize, n: usize) -> Vec<(&[String], &crate::model::EncodedSample)> {
+        let at = step * n;
+        (at..at + n)
+            .map(|k| self.order[k % self.order.len()])
+            .map(|i| (self.set[i].context.as_slice(), &self.encoded[i]))
+            .collect()
+    }
+}
+
+/// The learner at its starting point: the `--from` model (also the reference π_ref and the anchor) with a fresh
+/// optimizer and the run folder filled, or on `--resume` the newest generation's weights, optimizer and position.
+fn start(
+    opts: &RlOptions,
+    rl: &RlConfig,
+    run: &RunConfig,
+    responder: crate::inference::Responder,
+) -> anyhow::Result<(Learner, RlState)> {
+    let out = &opts.out;
     let device = opts.device.clone().autodiff();
     let start = run.model.init(&device);
     let start = ckpt::load_weights(
@@ -248,8 +342,12 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
         ckpt::write_atomic(out, file, &bytes)?;
         ckpt::write_json(out, RL_CONFIG, &rl)?;
     }
+    Ok((learner, state))
+}
 
-    let settings = StepSettings {
+/// One update's settings: the rollout sampler and the supervised anchor's step, from both configs.
+fn step_settings(rl: &RlConfig, run: &RunConfig) -> StepSettings {
+    StepSettings {
         group: rl.group,
         lr: rl.lr,
         grad_clip: rl.grad_clip,
@@ -277,75 +375,41 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
             intent_dropout: 0.0,
             intent_weight: run.train.intent_weight,
         },
-    };
-    let budget = opts.max_minutes.map_or(f64::INFINITY, |m| m * 60.0);
-    if state.wall_seconds >= budget {
-        bail!(
-            "the time budget (--max-minutes) is already spent: {:.1} min of updates in {}",
-            state.wall_seconds / 60.0,
-            out.display()
-        );
     }
-    let (started, spent_before) = (std::time::Instant::now(), state.wall_seconds);
-    let reward = mimicry(&judge, rl.reward);
-    let mut bar = crate::progress::Progress::new(rl.steps, state.step);
-    while state.step < rl.steps {
-        let at = state.step * rl.contexts;
-        let batch: Vec<(&[String], &crate::model::EncodedSample)> = (at..at + rl.contexts)
-            .map(|k| order[k % order.len()])
-            .map(|i| (set[i].context.as_slice(), &encoded[i]))
-            .collect();
-        let seed = rl.seed ^ (state.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let log = learner.step(&batch, &reward, &settings, seed)?;
-        state.step += 1;
-        state.wall_seconds = spent_before + started.elapsed().as_secs_f64();
-        let out_of_time = state.wall_seconds >= budget;
-        bar.tick(format!("reward {:.3}", log.reward.total));
-        if state.step % rl.log_every == 0 {
-            let intents: serde_json::Map<String, serde_json::Value> = INTENTS
-                .iter()
-                .zip(log.intents)
-                .map(|(n, s)| (n.to_string(), json!(s)))
-                .collect();
-            ckpt::append_metrics(
-                out,
-                &json!({"step": state.step, "reward": log.reward.total, "reward_intent": log.reward.intent,
-                        "reward_emotion": log.reward.emotion, "reward_novelty": log.reward.novelty,
-                        "reward_fluency": log.reward.fluency,
-                        "policy_entropy": log.policy_entropy, "kl": log.kl, "intents": intents}),
-            )?;
-        }
-        if state.step % rl.checkpoint_every == 0 || state.step == rl.steps || out_of_time {
-            state.metrics_bytes = ckpt::sync_metrics(out)?;
-            ckpt::save_generation(
-                out,
-                state.step,
-                &learner.model.valid(),
-                &learner.optim,
-                &state,
-            )?;
-            let metrics = std::fs::read_to_string(out.join(ckpt::METRICS)).unwrap_or_default();
-            ckpt::write_atomic(
-                out,
-                REWARDS_SVG,
-                crate::plot::rewards_svg(&metrics).as_bytes(),
-            )?;
-        }
-        if out_of_time && state.step < rl.steps {
-            eprintln!(
-                "stopping after {} of {} updates: the time budget (--max-minutes) is spent; --resume continues",
-                state.step, rl.steps
-            );
-            break;
-        }
-    }
-    bar.finish();
-    ckpt::write_json(
+}
+
+/// One line of metrics.jsonl for update `step`.
+fn log_update(out: &Path, step: usize, log: &super::StepLog) -> anyhow::Result<()> {
+    let intents: serde_json::Map<String, serde_json::Value> = INTENTS
+        .iter()
+        .zip(&log.intents)
+        .map(|(n, s)| (n.to_string(), json!(s)))
+        .collect();
+    ckpt::append_metrics(
         out,
-        ckpt::META,
-        &json!({"stage": "rl", "from": opts.from.display().to_string(), "updates": state.step,
-                "contexts_per_update": rl.contexts, "group": rl.group, "device": format!("{:?}", opts.device)}),
+        &json!({"step": step, "reward": log.reward.total, "reward_intent": log.reward.intent,
+                "reward_emotion": log.reward.emotion, "reward_novelty": log.reward.novelty,
+                "reward_fluency": log.reward.fluency,
+                "policy_entropy": log.policy_entropy, "kl": log.kl, "intents": intents}),
     )?;
-    ckpt::seal(out)?;
-    Ok(state.step)
+    Ok(())
+}
+
+/// A resumable generation and the reward curves.
+fn checkpoint(out: &Path, learner: &Learner, state: &mut RlState) -> anyhow::Result<()> {
+    state.metrics_bytes = ckpt::sync_metrics(out)?;
+    ckpt::save_generation(
+        out,
+        state.step,
+        &learner.model.valid(),
+        &learner.optim,
+        state,
+    )?;
+    let metrics = std::fs::read_to_string(out.join(ckpt::METRICS)).unwrap_or_default();
+    ckpt::write_atomic(
+        out,
+        REWARDS_SVG,
+        crate::plot::rewards_svg(&metrics).as_bytes(),
+    )?;
+    Ok(())
 }
