@@ -24,6 +24,31 @@ use crate::output::{OutputFile, checkpoint_files};
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
 
+/// Why an evaluation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("the {0} split has no samples")]
+    EmptySplit(String),
+    #[error("cannot write the replies: {0}")]
+    Write(String),
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Inference(#[from] crate::inference::InferenceError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
+}
+
+impl From<std::io::Error> for EvalError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Write(e.to_string())
+    }
+}
+
+type Result<T, E = EvalError> = std::result::Result<T, E>;
+
 pub struct EvalOptions {
     pub checkpoint: PathBuf,
     pub data: Option<PathBuf>,
@@ -92,13 +117,15 @@ pub fn replies_path(out: &Path) -> PathBuf {
 fn split_samples(
     opts: &EvalOptions,
     responder: &Responder,
-) -> anyhow::Result<(Vec<Sample>, Vec<EncodedSample>)> {
+) -> Result<(Vec<Sample>, Vec<EncodedSample>)> {
     let cfg: serde_json::Value = checkpoint::read_json(&opts.checkpoint, checkpoint::CONFIG)?;
     let max_turns = cfg["train"]["max_context_turns"].as_u64().unwrap_or(6) as usize;
     let dir = resolve_data_dir(opts.data.as_deref())?;
     let mut set = samples(&load_split(&dir, &opts.split)?, max_turns);
     set.truncate(opts.limit.unwrap_or(usize::MAX));
-    anyhow::ensure!(!set.is_empty(), "the {} split has no samples", opts.split);
+    if set.is_empty() {
+        return Err(EvalError::EmptySplit(opts.split.clone()));
+    }
     let encoded = set
         .iter()
         .map(|s| responder.encode_sample(s))
@@ -107,10 +134,7 @@ fn split_samples(
 }
 
 /// `eval --emotion-only`: the emotion read from each context, scored; the decoder is not run.
-pub fn evaluate_emotion(
-    opts: &EvalOptions,
-    responder: &Responder,
-) -> anyhow::Result<serde_json::Value> {
+pub fn evaluate_emotion(opts: &EvalOptions, responder: &Responder) -> Result<serde_json::Value> {
     let (set, encoded) = split_samples(opts, responder)?;
     let predicted = responder.read_emotions(&encoded)?;
     let gold: Vec<usize> = set.iter().map(|s| s.emotion).collect();
@@ -121,7 +145,7 @@ pub fn evaluate_emotion(
     }))
 }
 
-pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> anyhow::Result<Report> {
+pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
     let (set, encoded) = split_samples(opts, responder)?;
     // The replies go to FILE.replies.jsonl.partial as they are written (an interrupted run keeps them), which
     // becomes FILE.replies.jsonl at the end.

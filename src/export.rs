@@ -8,12 +8,36 @@ use std::path::Path;
 
 use crate::output::{OutputFile, checkpoint_files};
 
-use anyhow::Context;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 
 use crate::checkpoint;
+
+type Result<T, E = ExportError> = std::result::Result<T, E>;
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("cannot write {path}: {message}")]
+    Write { path: String, message: String },
+    #[error("cannot encode the f16 weights: {0}")]
+    Encode(String),
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{0} is not a safetensors file")]
+    NotSafetensors(String),
+    #[error(
+        "cannot read {path}: {message} (add a reader with `reflectdiffu emotion train --checkpoint DIR`)"
+    )]
+    NoReader { path: String, message: String },
+    #[error("{path}: {message}")]
+    BadReader { path: String, message: String },
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
+}
 
 /// One tensor of an exported file, as its header lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,13 +48,7 @@ pub struct TensorInfo {
 }
 
 /// Writes the weights of the checkpoint in `dir` to `out` and returns the file's tensors, sorted by name.
-pub fn export_safetensors(dir: &Path, out: &Path) -> anyhow::Result<Vec<TensorInfo>> {
-    anyhow::ensure!(
-        !out.is_dir(),
-        "--out {} is a folder; pass a file name such as {}",
-        out.display(),
-        out.join("model.safetensors").display()
-    );
+pub fn export_safetensors(dir: &Path, out: &Path) -> Result<Vec<TensorInfo>> {
     let file = OutputFile::check(out, &checkpoint_files(dir), dir)?;
     let responder = checkpoint::load_responder(dir, &burn::prelude::Device::flex())?;
     let config = checkpoint::read_text(dir, checkpoint::CONFIG)?;
@@ -41,7 +59,10 @@ pub fn export_safetensors(dir: &Path, out: &Path) -> anyhow::Result<Vec<TensorIn
         .overwrite(true);
     if let Err(e) = responder.model.save_into(&mut store) {
         file.discard();
-        anyhow::bail!("cannot write {}: {e}", out.display());
+        return Err(ExportError::Write {
+            path: out.display().to_string(),
+            message: e.to_string(),
+        });
     }
     file.commit()?;
     read_header(out)
@@ -58,13 +79,7 @@ impl ModuleMapper for ToF16 {
 
 /// Writes the weights of the checkpoint in `dir` to `out` as burnpack with f16 values (the folder's other files
 /// are unchanged, so a copy of the folder with this `model.bpk` is a checkpoint). Returns the number of weights.
-pub fn export_burnpack_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
-    anyhow::ensure!(
-        !out.is_dir(),
-        "--out {} is a folder; pass a file name such as {}",
-        out.display(),
-        out.join("model.bpk").display()
-    );
+pub fn export_burnpack_f16(dir: &Path, out: &Path) -> Result<usize> {
     let file = OutputFile::check(out, &checkpoint_files(dir), dir)?;
     let responder = checkpoint::load_responder(dir, &Device::flex())?;
     let weights = responder.model.num_params();
@@ -73,16 +88,23 @@ pub fn export_burnpack_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
         .map(&mut ToF16)
         .into_record()
         .into_bytes()
-        .map_err(|e| anyhow::anyhow!("cannot encode the f16 weights: {e}"))?;
+        .map_err(|e| ExportError::Encode(e.to_string()))?;
     file.write(&bytes)?;
     Ok(weights)
 }
 
 /// The tensor list of a safetensors file: an 8-byte little-endian header length, then a JSON header.
-pub fn read_header(path: &Path) -> anyhow::Result<Vec<TensorInfo>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bad = || anyhow::anyhow!("{} is not a safetensors file", path.display());
-    let len = u64::from_le_bytes(bytes.get(..8).ok_or_else(bad)?.try_into()?) as usize;
+pub fn read_header(path: &Path) -> Result<Vec<TensorInfo>> {
+    let bytes = std::fs::read(path).map_err(|e| ExportError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let bad = || ExportError::NotSafetensors(path.display().to_string());
+    let head: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)?;
+    let len = u64::from_le_bytes(head) as usize;
     let header: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(bytes.get(8..8 + len).ok_or_else(bad)?).map_err(|_| bad())?;
     let mut out: Vec<TensorInfo> = header
@@ -108,17 +130,18 @@ pub fn read_header(path: &Path) -> anyhow::Result<Vec<TensorInfo>> {
 
 /// Writes the lexical emotion reader of the checkpoint in `dir` to `out` with f16 values (the web page's copy);
 /// returns the file's size.
-pub fn export_lexical_f16(dir: &Path, out: &Path) -> anyhow::Result<usize> {
+pub fn export_lexical_f16(dir: &Path, out: &Path) -> Result<usize> {
     let file = OutputFile::check(out, &checkpoint_files(dir), dir)?;
     let path = dir.join(crate::emotion::FILE);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read {}: {e} (add a reader with `reflectdiffu emotion train --checkpoint DIR`)",
-            path.display()
-        )
+    let bytes = std::fs::read(&path).map_err(|e| ExportError::NoReader {
+        path: path.display().to_string(),
+        message: e.to_string(),
     })?;
-    let reader = crate::emotion::LexicalEmotion::from_bytes(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let reader =
+        crate::emotion::LexicalEmotion::from_bytes(&bytes).map_err(|e| ExportError::BadReader {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
     let half = reader.to_bytes_f16();
     file.write(&half)?;
     Ok(half.len())

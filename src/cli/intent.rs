@@ -79,7 +79,7 @@ fn data_dir(d: Option<PathBuf>) -> PathBuf {
 }
 
 fn load(path: &Path) -> anyhow::Result<IntentJudge> {
-    crate::train::read_judge(path)
+    Ok(crate::train::read_judge(path)?)
 }
 
 fn report(judge: &IntentJudge, data: &Path) -> anyhow::Result<()> {

@@ -2,18 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use super::{DEFAULT_LEXICON_DIR, ReasonTags};
 use crate::reason::ReasonTagger;
+use crate::train::{Reading, Result, TrainError, fail};
 
 /// The Empath and VADER lexicons from `dir` (default [`DEFAULT_LEXICON_DIR`]).
-pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::reason::era::Lexicon> {
+pub fn read_lexicon(dir: Option<&Path>) -> Result<crate::reason::era::Lexicon> {
     let dir = dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR));
     let read = |p: PathBuf| {
-        std::fs::read_to_string(&p).with_context(|| {
+        std::fs::read_to_string(&p).reading(|| {
             format!("cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)", p.display())
         })
     };
@@ -24,32 +23,29 @@ pub fn read_lexicon(dir: Option<&Path>) -> anyhow::Result<crate::reason::era::Le
 }
 
 /// The run's reason tagger (`train.reason_tags`).
-pub(super) fn reason_tagger(
-    tags: &ReasonTags,
-    lexicons: Option<&Path>,
-) -> anyhow::Result<ReasonTagger> {
+pub(super) fn reason_tagger(tags: &ReasonTags, lexicons: Option<&Path>) -> Result<ReasonTagger> {
     Ok(match tags {
         ReasonTags::Lexicon => ReasonTagger::from_lexicon(&read_lexicon(lexicons)?),
         ReasonTags::None => ReasonTagger::default(),
         ReasonTags::Era(path) => {
-            let bytes = std::fs::read(path).with_context(|| {
+            let bytes = std::fs::read(path).reading(|| {
                 format!(
                     "cannot read the ERA tagger {} named in train.reason_tags (write one with `reflectdiffu era train --no-lexicon --out FILE`)",
                     path.display()
                 )
             })?;
             let model = crate::reason::era::EraModel::from_bytes(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            ReasonTagger::from_era(model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                .map_err(|e| TrainError::file(path, e))?;
+            ReasonTagger::from_era(model).map_err(|e| TrainError::file(path, e))?
         }
     })
 }
 
 /// EmpatheticIntents' `empatheticdialogues_annotated/` folder: every `<emotion>.csv` in it.
-pub fn read_annotations(dir: &Path) -> anyhow::Result<crate::intent::labels::Annotations> {
+pub fn read_annotations(dir: &Path) -> Result<crate::intent::labels::Annotations> {
     let mut ann = crate::intent::labels::Annotations::default();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| {
+        .reading(|| {
             format!(
                 "cannot read intent annotations {} (EmpatheticIntents' empatheticdialogues_annotated/ folder)",
                 dir.display()
@@ -59,30 +55,28 @@ pub fn read_annotations(dir: &Path) -> anyhow::Result<crate::intent::labels::Ann
         .filter(|p| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     files.sort();
-    anyhow::ensure!(
-        !files.is_empty(),
-        "{} holds no <emotion>.csv files (expected EmpatheticIntents' empatheticdialogues_annotated/)",
-        dir.display()
-    );
+    if files.is_empty() {
+        fail!(
+            "{} holds no <emotion>.csv files (expected EmpatheticIntents' empatheticdialogues_annotated/)",
+            dir.display()
+        );
+    }
     for f in &files {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-        ann.add_csv(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let text = std::fs::read_to_string(f).reading(|| format!("cannot read {}", f.display()))?;
+        ann.add_csv(&text).map_err(|e| TrainError::file(f, e))?;
     }
     Ok(ann)
 }
 
 /// An intent judge file (`reflectdiffu intent train`).
-pub fn read_judge(path: &Path) -> anyhow::Result<crate::intent::judge::IntentJudge> {
-    let bytes = std::fs::read(path).with_context(|| {
+pub fn read_judge(path: &Path) -> Result<crate::intent::judge::IntentJudge> {
+    let bytes = std::fs::read(path).reading(|| {
         format!(
             "cannot read the intent judge {} (write one with `reflectdiffu intent train --out FILE`)",
             path.display()
         )
     })?;
-    crate::intent::judge::IntentJudge::from_bytes(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    crate::intent::judge::IntentJudge::from_bytes(&bytes).map_err(|e| TrainError::file(path, e))
 }
 
 /// Sets the intent of every sample of each (name, samples, conversations) split from the annotations in
@@ -95,7 +89,7 @@ pub fn label_intents(
         &mut Vec<crate::data::Sample>,
         &[crate::data::Conversation],
     )],
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let ann = read_annotations(labels)?;
     for (name, set, convs) in splits.iter_mut() {
         let c = crate::intent::labels::label_samples(set, convs, &ann, judge);

@@ -6,6 +6,7 @@ mod batches;
 pub mod clip;
 mod config;
 pub mod contrast;
+mod error;
 mod inputs;
 pub mod mlm;
 pub mod rl;
@@ -13,12 +14,13 @@ mod setup;
 pub mod step;
 
 pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};
+pub use error::TrainError;
+pub(crate) use error::{Reading, Result, fail};
 pub use inputs::{label_intents, read_annotations, read_judge, read_lexicon};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::bail;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -70,7 +72,7 @@ pub struct TrainState {
 }
 
 /// Trains (or resumes) a run into `opts.out`; returns the final state.
-pub fn train(opts: TrainOptions) -> anyhow::Result<TrainState> {
+pub fn train(opts: TrainOptions) -> Result<TrainState> {
     let (cfg, data) = prepare(&opts)?;
     let device = opts.device.clone().autodiff();
     device.seed(cfg.train.seed);
@@ -109,7 +111,7 @@ struct RunData {
 
 /// The run's config (the file's, or the checkpoint's on resume, with the command line's overrides) and its data:
 /// splits read, tokenizer and reason tagger trained or read back, intents labelled, samples encoded.
-fn prepare(opts: &TrainOptions) -> anyhow::Result<(RunConfig, RunData)> {
+fn prepare(opts: &TrainOptions) -> Result<(RunConfig, RunData)> {
     let mut cfg = setup::run_config(opts)?;
     let dir = resolve_data_dir(opts.data.as_deref())?;
     let train_convs = load_split(&dir, "train")?;
@@ -124,7 +126,7 @@ fn prepare(opts: &TrainOptions) -> anyhow::Result<(RunConfig, RunData)> {
     if opts.max_steps.is_some() || opts.max_minutes.is_some() {
         // The overrides are checked like the config's own values (e.g. `--max-steps` must leave room after
         // `train.mlm_steps`).
-        cfg.validate().map_err(anyhow::Error::msg)?;
+        cfg.validate().map_err(TrainError::Run)?;
     }
     let (t, m) = (&cfg.train, &cfg.model);
     let split = |convs: &[crate::data::Conversation], limit: Option<usize>| {
@@ -132,7 +134,7 @@ fn prepare(opts: &TrainOptions) -> anyhow::Result<(RunConfig, RunData)> {
         s.truncate(limit.unwrap_or(usize::MAX));
         s
     };
-    let encode = |s: &[crate::data::Sample]| -> anyhow::Result<Vec<EncodedSample>> {
+    let encode = |s: &[crate::data::Sample]| -> Result<Vec<EncodedSample>> {
         Ok(s.iter()
             .map(|s| encode_sample(&tokenizer, &tagger, s, m))
             .collect::<Result<_, _>>()?)
@@ -279,7 +281,7 @@ impl Run<'_> {
     }
 
     /// Epochs until the run's length or its time budget is reached.
-    fn epochs(&mut self, mut model: ReflectDiffu) -> anyhow::Result<ReflectDiffu> {
+    fn epochs(&mut self, mut model: ReflectDiffu) -> Result<ReflectDiffu> {
         if self.out_of_time() {
             eprintln!(
                 "the time budget (train.max_minutes) is already spent: {:.1} min trained",
@@ -313,7 +315,7 @@ impl Run<'_> {
         &mut self,
         model: ReflectDiffu,
         chunk: &[usize],
-    ) -> anyhow::Result<(ReflectDiffu, Option<StepLog>)> {
+    ) -> Result<(ReflectDiffu, Option<StepLog>)> {
         let at = self.state.global_step;
         let batch: Vec<&EncodedSample> = chunk.iter().map(|&i| &self.data.train[i]).collect();
         // Every random draw of a step (corruption, intent dropout, dropout masks) comes from the run's seed and
@@ -344,12 +346,12 @@ impl Run<'_> {
         };
         let loss = total.clone().into_scalar::<f32>() as f64;
         if !loss.is_finite() {
-            bail!("loss became {loss} at step {at}; lower train.lr or raise train.warmup_steps");
+            fail!("loss became {loss} at step {at}; lower train.lr or raise train.warmup_steps");
         }
         let mut grads = GradientsParams::from_grads(total.backward(), &model);
         let grad_norm = clip::clip_global_norm(&model, &mut grads, self.t.grad_clip);
         if !grad_norm.is_finite() {
-            bail!(
+            fail!(
                 "the gradient norm became {grad_norm} at step {at}; lower train.lr or raise train.warmup_steps \
                  (the last checkpoint is kept)"
             );
@@ -369,7 +371,7 @@ impl Run<'_> {
     }
 
     /// The progress line, the metrics log and the periodic checkpoint after a step.
-    fn after_step(&mut self, model: &ReflectDiffu, log: &StepLog) -> anyhow::Result<()> {
+    fn after_step(&mut self, model: &ReflectDiffu, log: &StepLog) -> Result<()> {
         let s = &mut self.state;
         s.epoch_loss_sum += log.loss;
         s.epoch_loss_steps += 1;
@@ -377,14 +379,14 @@ impl Run<'_> {
         self.bar
             .tick(format!("epoch {epoch} {phase} loss {loss:.4}"));
         let out = &self.opts.out;
-        if s.global_step % self.t.log_every == 0 {
+        if s.global_step.is_multiple_of(self.t.log_every) {
             ckpt::append_metrics(
                 out,
                 &json!({"step": s.global_step, "epoch": epoch, "loss": loss,
                         "lr": log.lr, "grad_norm": log.grad_norm, "phase": phase}),
             )?;
         }
-        if s.global_step % self.t.checkpoint_every == 0 {
+        if s.global_step.is_multiple_of(self.t.checkpoint_every) {
             self.state.wall_seconds = self.wall_seconds();
             save(out, model, &self.optim, &mut self.state)?;
         }
@@ -393,7 +395,7 @@ impl Run<'_> {
 
     /// Validation, its log line and curves, and a checkpoint at the end of an epoch (or where the run stopped
     /// within one).
-    fn end_epoch(&mut self, model: &ReflectDiffu) -> anyhow::Result<()> {
+    fn end_epoch(&mut self, model: &ReflectDiffu) -> Result<()> {
         let finished_epoch = self.state.step_in_epoch >= self.plan.steps_per_epoch;
         let valid = step::validate(
             &model.valid(),
@@ -428,7 +430,7 @@ impl Run<'_> {
         save(out, model, &self.optim, &mut self.state)
     }
 
-    fn write_meta(&self, model: &ReflectDiffu) -> anyhow::Result<()> {
+    fn write_meta(&self, model: &ReflectDiffu) -> Result<()> {
         let s = &self.state;
         ckpt::write_json(
             &self.opts.out,
@@ -454,7 +456,7 @@ fn save(
     model: &ReflectDiffu,
     optim: &burn::optim::ModuleOptimizer,
     state: &mut TrainState,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     state.metrics_bytes = ckpt::sync_metrics(out)?;
     ckpt::save_generation(out, state.global_step, &model.valid(), optim, state)?;
     Ok(())

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::*;
 
@@ -14,14 +13,15 @@ use crate::checkpoint as ckpt;
 use crate::model::ReflectDiffu;
 use crate::reason::ReasonTagger;
 use crate::tokenizer::TextTokenizer;
+use crate::train::{Reading, Result, TrainError, fail};
 
 /// The run's config, after checking that `opts.out` suits a new run or a resumed one.
-pub(super) fn run_config(opts: &TrainOptions) -> anyhow::Result<RunConfig> {
+pub(super) fn run_config(opts: &TrainOptions) -> Result<RunConfig> {
     let out = &opts.out;
     let resuming = opts.resume;
     if resuming && !ckpt::has_generation(out) {
         if ckpt::has(out, ckpt::WEIGHTS) {
-            bail!(
+            fail!(
                 "--resume: {} holds weights but no resume state ({}/{}; shipped checkpoints leave out the optimizer \
                  state); start a new run with --config into another --out",
                 out.display(),
@@ -29,13 +29,13 @@ pub(super) fn run_config(opts: &TrainOptions) -> anyhow::Result<RunConfig> {
                 ckpt::LATEST
             );
         }
-        bail!(
+        fail!(
             "--resume: {} has no checkpoint to resume from; start a new run without --resume",
             out.display()
         );
     }
     if !resuming && (ckpt::has(out, ckpt::WEIGHTS) || ckpt::has_generation(out)) {
-        bail!(
+        fail!(
             "{} already holds a checkpoint; pass --resume to continue it or choose another --out",
             out.display()
         );
@@ -43,19 +43,19 @@ pub(super) fn run_config(opts: &TrainOptions) -> anyhow::Result<RunConfig> {
     if !resuming {
         // The run folder must take files before hours of work go into it.
         std::fs::create_dir_all(out)
-            .with_context(|| format!("cannot create the run folder {}", out.display()))?;
+            .reading(|| format!("cannot create the run folder {}", out.display()))?;
         crate::output::OutputFile::check_new(&out.join(ckpt::CONFIG))?;
     }
     if resuming {
         let cfg = ckpt::read_json::<RunConfig>(out, ckpt::CONFIG)?;
         cfg.validate()
-            .map_err(|m| anyhow::anyhow!("{}: {m}", out.join(ckpt::CONFIG).display()))?;
+            .map_err(|m| TrainError::file(&out.join(ckpt::CONFIG), m))?;
         Ok(cfg)
     } else {
         let path = opts
             .config
             .as_deref()
-            .context("--config FILE is required for a new run")?;
+            .ok_or_else(|| TrainError::Run("--config FILE is required for a new run".into()))?;
         let mut cfg = RunConfig::load(path)?;
         if let Some(from) = &opts.init_from {
             let base = ckpt::read_json::<RunConfig>(from, ckpt::CONFIG)?;
@@ -63,7 +63,7 @@ pub(super) fn run_config(opts: &TrainOptions) -> anyhow::Result<RunConfig> {
             let mut wanted = cfg.model.clone();
             wanted.vocab_size = base.model.vocab_size;
             if wanted != base.model {
-                bail!(
+                fail!(
                     "--from {}: its model section differs from {}'s; a fine-tune keeps the checkpoint's network, \
                      so copy the `model` section of {} into the config",
                     from.display(),
@@ -84,11 +84,10 @@ pub(super) fn tokenizer_and_tagger(
     opts: &TrainOptions,
     cfg: &mut RunConfig,
     train_convs: &[crate::data::Conversation],
-) -> anyhow::Result<(TextTokenizer, ReasonTagger)> {
+) -> Result<(TextTokenizer, ReasonTagger)> {
     let out = &opts.out;
-    let reasons = |dir: &Path| -> anyhow::Result<ReasonTagger> {
-        ReasonTagger::from_bytes(&ckpt::read_reasons(dir)?)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+    let reasons = |dir: &Path| -> Result<ReasonTagger> {
+        ReasonTagger::from_bytes(&ckpt::read_reasons(dir)?).map_err(|e| TrainError::file(dir, e))
     };
     if opts.resume {
         let tok = TextTokenizer::from_bytes(&ckpt::read(out, ckpt::TOKENIZER)?)?;
@@ -127,7 +126,7 @@ pub(super) fn starting_point(
     cfg: &RunConfig,
     resuming: bool,
     device: &Device,
-) -> anyhow::Result<(ReflectDiffu, ModuleOptimizer, TrainState)> {
+) -> Result<(ReflectDiffu, ModuleOptimizer, TrainState)> {
     let mut model = cfg.model.init(device);
     if let (Some(from), false) = (&cfg.train.init_from, resuming) {
         model = ckpt::load_weights(from, model, ckpt::read(from, ckpt::WEIGHTS)?)?;

@@ -13,6 +13,7 @@ use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
 use crate::tokenizer::EOS;
 
 use super::contrast;
+use crate::train::{Result, TrainError};
 
 /// What a training pass computes besides the batch.
 #[derive(Debug, Clone, Copy)]
@@ -246,7 +247,7 @@ pub fn validate(
     set: &[EncodedSample],
     batch_size: usize,
     device: &Device,
-) -> anyhow::Result<ValidMetrics> {
+) -> Result<ValidMetrics> {
     let mut rng = StdRng::seed_from_u64(20_250_727);
     let (mut loss, mut n) = (0.0f64, 0usize);
     let (mut gold, mut predicted) = (Vec::new(), Vec::new());
@@ -267,14 +268,14 @@ pub fn validate(
             .argmax(1)
             .into_data()
             .try_into_vec_as::<i64>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            .map_err(|e| TrainError::Run(format!("{e:?}")))?;
         predicted.extend(pred.iter().map(|p| *p as usize));
         if let Some(logits) = out.intent_logits {
             let pred = logits
                 .argmax(1)
                 .into_data()
                 .try_into_vec_as::<i64>()
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                .map_err(|e| TrainError::Run(format!("{e:?}")))?;
             for (p, s) in pred.iter().zip(chunk) {
                 if s.intent < UNKNOWN_INTENT {
                     intent_rows += 1;

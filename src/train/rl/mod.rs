@@ -27,6 +27,7 @@ use crate::inference::Responder;
 use crate::intent::judge::N_INTENTS;
 use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, encode_context, ids_tensor};
 use crate::tokenizer::{EOS, PAD};
+use crate::train::{Result, TrainError, fail};
 
 /// What one RL step needs besides the batch.
 #[derive(Debug, Clone)]
@@ -111,7 +112,7 @@ impl Learner {
         reward: &dyn Fn(&Rollout) -> Reward,
         s: &StepSettings,
         seed: u64,
-    ) -> anyhow::Result<StepLog> {
+    ) -> Result<StepLog> {
         let mut rng = StdRng::seed_from_u64(seed);
         let (contexts, encoded): (Vec<&[String]>, Vec<&EncodedSample>) =
             batch.iter().copied().unzip();
@@ -143,12 +144,12 @@ impl Learner {
 
     /// The policy's reading of the contexts: the encoder's output, log π_θ(intent | Q) and its probabilities,
     /// and the emotion the encoder reads from each context.
-    fn read_policy(&self, encoded: &[&EncodedSample]) -> anyhow::Result<Policy> {
+    fn read_policy(&self, encoded: &[&EncodedSample]) -> Result<Policy> {
         let gold = Batch::new(encoded, &self.device);
         let enc = self.model.encode(&gold);
         let logits = enc.intent_logits.clone().ok_or_else(|| {
-            anyhow::anyhow!(
-                "the model has no intent policy; train it with model.intent_policy true"
+            TrainError::Run(
+                "the model has no intent policy; train it with model.intent_policy true".into(),
             )
         })?;
         let logp = log_softmax(logits.clone(), 1); // [n, 9]
@@ -174,7 +175,7 @@ impl Learner {
         s: &StepSettings,
         seed: u64,
         rng: &mut StdRng,
-    ) -> anyhow::Result<Rollouts> {
+    ) -> Result<Rollouts> {
         let rows = encoded.len() * s.group;
         let owner: Vec<usize> = (0..rows).map(|r| r / s.group).collect();
         let intents: Vec<usize> = owner
@@ -280,9 +281,11 @@ impl Learner {
     }
 
     /// Backward, clipping and the optimizer step (only the intent head with `policy_only`).
-    fn update(&mut self, total: Tensor<1>, s: &StepSettings) -> anyhow::Result<()> {
+    fn update(&mut self, total: Tensor<1>, s: &StepSettings) -> Result<()> {
         let loss = total.clone().into_scalar::<f32>();
-        anyhow::ensure!(loss.is_finite(), "the RL loss became {loss}; lower rl.lr");
+        if !loss.is_finite() {
+            fail!("the RL loss became {loss}; lower rl.lr");
+        }
         let mut grads = match (s.policy_only, self.model.encoder.intent_head()) {
             (true, Some(head)) => GradientsParams::from_module(&mut total.backward(), head),
             _ => GradientsParams::from_grads(total.backward(), &self.model),
@@ -313,7 +316,7 @@ impl Learner {
         replies: &[crate::inference::Reply],
         owner: &[usize],
         ctx_emotion: &[usize],
-    ) -> anyhow::Result<Vec<f32>> {
+    ) -> Result<Vec<f32>> {
         let r = &self.responder;
         let encoded = replies
             .iter()

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -20,6 +19,7 @@ use crate::data::samples;
 use crate::diffusion::sampler::SamplerConfig;
 use crate::model::encode_sample;
 use crate::train::step::StepOptions;
+use crate::train::{Reading, Result, TrainError, fail};
 use crate::train::{RunConfig, label_intents, read_judge};
 
 /// The `rl` section of an RL config file (see `configs/rl.json`).
@@ -71,21 +71,19 @@ struct RlFile {
 }
 
 impl RlConfig {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read RL config {}", path.display()))?;
+            .reading(|| format!("cannot read RL config {}", path.display()))?;
         let mut de = serde_json::Deserializer::from_str(&text);
         let file: RlFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            anyhow::anyhow!(
+            TrainError::Run(format!(
                 "{} is not a valid RL config: {}: {} (see configs/rl.json for every field)",
                 path.display(),
                 e.path(),
                 e.inner()
-            )
+            ))
         })?;
-        file.rl
-            .validate()
-            .map_err(|m| anyhow::anyhow!("{}: {m}", path.display()))?;
+        file.rl.validate().map_err(|m| TrainError::file(path, m))?;
         Ok(file.rl)
     }
 
@@ -159,12 +157,12 @@ const RL_CONFIG: &str = "rl.json";
 const REWARDS_SVG: &str = "rewards.svg";
 
 /// Runs (or resumes) the RL stage; returns the number of updates done.
-pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
+pub fn train_rl(opts: RlOptions) -> Result<usize> {
     let out = &opts.out;
     let rl = rl_config(&opts)?;
     let run: RunConfig = ckpt::read_json(&opts.from, ckpt::CONFIG)?;
     if run.model.intent_policy != Some(true) {
-        bail!(
+        fail!(
             "--from {}: the model has no intent policy to reinforce; train one with model.intent_policy true and \
              train.intent_labels set",
             opts.from.display()
@@ -179,7 +177,7 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
 
     let budget = opts.max_minutes.map_or(f64::INFINITY, |m| m * 60.0);
     if state.wall_seconds >= budget {
-        bail!(
+        fail!(
             "the time budget (--max-minutes) is already spent: {:.1} min of updates in {}",
             state.wall_seconds / 60.0,
             out.display()
@@ -222,22 +220,22 @@ pub fn train_rl(opts: RlOptions) -> anyhow::Result<usize> {
 
 /// The RL config: the file's for a new run (after checking that `--out` suits it), the run's own on `--resume`,
 /// with `--max-steps` applied.
-fn rl_config(opts: &RlOptions) -> anyhow::Result<RlConfig> {
+fn rl_config(opts: &RlOptions) -> Result<RlConfig> {
     let out = &opts.out;
     if opts.resume != ckpt::has_generation(out) {
         if opts.resume {
-            bail!(
+            fail!(
                 "--resume: {} has no RL checkpoint to resume from",
                 out.display()
             );
         }
-        bail!(
+        fail!(
             "{} already holds a checkpoint; pass --resume to continue it or choose another --out",
             out.display()
         );
     }
     if !opts.resume && ckpt::has(out, ckpt::WEIGHTS) {
-        bail!(
+        fail!(
             "{} already holds a checkpoint; choose another --out",
             out.display()
         );
@@ -245,7 +243,7 @@ fn rl_config(opts: &RlOptions) -> anyhow::Result<RlConfig> {
     let mut rl = match (&opts.config, opts.resume) {
         (_, true) => ckpt::read_json::<RlConfig>(out, RL_CONFIG)?,
         (Some(path), false) => RlConfig::load(path)?,
-        (None, false) => bail!(
+        (None, false) => fail!(
             "--config FILE (with an `rl` section, e.g. configs/rl.json) is required for --stage rl"
         ),
     };
@@ -269,7 +267,7 @@ impl Contexts {
         run: &RunConfig,
         judge: &crate::intent::judge::IntentJudge,
         responder: &crate::inference::Responder,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self> {
         let dir = resolve_data_dir(opts.data.as_deref())?;
         let convs = load_split(&dir, "train")?;
         let mut set = samples(&convs, run.train.max_context_turns);
@@ -307,7 +305,7 @@ fn start(
     rl: &RlConfig,
     run: &RunConfig,
     responder: crate::inference::Responder,
-) -> anyhow::Result<(Learner, RlState)> {
+) -> Result<(Learner, RlState)> {
     let out = &opts.out;
     let device = opts.device.clone().autodiff();
     let start = run.model.init(&device);
@@ -315,7 +313,7 @@ fn start(
         &opts.from,
         start,
         std::fs::read(opts.from.join(ckpt::WEIGHTS))
-            .with_context(|| format!("cannot read {}", opts.from.join(ckpt::WEIGHTS).display()))?,
+            .reading(|| format!("cannot read {}", opts.from.join(ckpt::WEIGHTS).display()))?,
     )?;
     let optim = AdamWConfig::new()
         .with_weight_decay(run.train.weight_decay)
@@ -332,10 +330,10 @@ fn start(
         ckpt::truncate_metrics(out, state.metrics_bytes)?;
         eprintln!("resuming the RL stage at update {}", state.step);
     } else {
-        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        std::fs::create_dir_all(out).reading(|| format!("cannot create {}", out.display()))?;
         for file in [ckpt::TOKENIZER, ckpt::CONFIG] {
             let bytes = std::fs::read(opts.from.join(file))
-                .with_context(|| format!("cannot read {}", opts.from.join(file).display()))?;
+                .reading(|| format!("cannot read {}", opts.from.join(file).display()))?;
             ckpt::write_atomic(out, file, &bytes)?;
         }
         let (file, bytes) = learner.responder.tagger.to_file();
@@ -379,7 +377,7 @@ fn step_settings(rl: &RlConfig, run: &RunConfig) -> StepSettings {
 }
 
 /// One line of metrics.jsonl for update `step`.
-fn log_update(out: &Path, step: usize, log: &super::StepLog) -> anyhow::Result<()> {
+fn log_update(out: &Path, step: usize, log: &super::StepLog) -> Result<()> {
     let intents: serde_json::Map<String, serde_json::Value> = INTENTS
         .iter()
         .zip(&log.intents)
@@ -396,7 +394,7 @@ fn log_update(out: &Path, step: usize, log: &super::StepLog) -> anyhow::Result<(
 }
 
 /// A resumable generation and the reward curves.
-fn checkpoint(out: &Path, learner: &Learner, state: &mut RlState) -> anyhow::Result<()> {
+fn checkpoint(out: &Path, learner: &Learner, state: &mut RlState) -> Result<()> {
     state.metrics_bytes = ckpt::sync_metrics(out)?;
     ckpt::save_generation(
         out,
