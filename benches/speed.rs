@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use reflectdiffu::checkpoint;
 use reflectdiffu::diffusion::sampler::SamplerConfig;
-use reflectdiffu::model::EncodedSample;
+use reflectdiffu::inputs::EncodedSample;
 use reflectdiffu::train::RunConfig;
 use reflectdiffu::train::clip::clip_global_norm;
 use reflectdiffu::train::step::{StepOptions, forward};

@@ -16,10 +16,10 @@ use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::{EMOTIONS, INTENTS, Sample, samples};
 use crate::diffusion::sampler::SamplerConfig;
 use crate::inference::{BATCH_ROWS, Reply, Responder};
+use crate::inputs::EncodedSample;
 use crate::intent::judge::N_INTENTS;
 use crate::metrics::intents::{cross_turn_repetition, distribution};
 use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
-use crate::model::EncodedSample;
 use crate::output::{OutputFile, checkpoint_files};
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
@@ -147,47 +147,11 @@ pub fn evaluate_emotion(opts: &EvalOptions, responder: &Responder) -> Result<ser
 
 pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
     let (set, encoded) = split_samples(opts, responder)?;
-    // The replies go to FILE.replies.jsonl.partial as they are written (an interrupted run keeps them), which
-    // becomes FILE.replies.jsonl at the end.
-    let replies_file = OutputFile::check(
-        &replies_path(&opts.out),
-        &checkpoint_files(&opts.checkpoint),
-        &opts.checkpoint,
-    )?;
-    let mut sink = std::io::BufWriter::new(replies_file.create_partial()?);
-
-    let mut progress = Progress::new(set.len(), 0);
-    let mut elbo_rng = StdRng::seed_from_u64(opts.sampler.seed ^ 0xE1B0);
-    let (mut replies, mut nelbo) = (Vec::with_capacity(set.len()), 0.0f64);
-    let mut judged_replies = Vec::new();
-    for (i, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
-        let (r, n) = responder.respond_and_score(
-            chunk,
-            &opts.sampler.from_row(i * BATCH_ROWS),
-            &mut elbo_rng,
-        )?;
-        for (k, reply) in r.iter().enumerate() {
-            let s = &set[i * BATCH_ROWS + k];
-            let mut line = json!({
-                "context": s.context, "reference": s.reply, "reply": reply.text,
-                "predicted_emotion": EMOTIONS[reply.emotion_id], "gold_emotion": EMOTIONS[s.emotion],
-                "intent": INTENTS[reply.intent_id],
-            });
-            if let Some(j) = &opts.judge {
-                let judged = j.classify(&reply.text);
-                line["judged_intent"] = json!(INTENTS[judged]);
-                judged_replies.push(judged);
-            }
-            writeln!(sink, "{line}")?;
-        }
-        sink.flush()?;
-        replies.extend(r);
-        nelbo += n.iter().sum::<f64>();
-        progress.tick_by(chunk.len(), format!("{} {}", opts.split, "replies"));
-    }
-    progress.finish();
-    drop(sink);
-    replies_file.commit()?;
+    let Generated {
+        replies,
+        nelbo,
+        judged: judged_replies,
+    } = generate(opts, responder, &set, &encoded)?;
     let ref_tokens: usize = encoded
         .iter()
         .map(|e| e.reply.iter().filter(|t| **t != PAD).count())
@@ -238,23 +202,83 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
         avg_tokens: hyps.iter().map(Vec::len).sum::<usize>() as f64 / hyps.len() as f64,
         intent,
         samples: set.len(),
-        settings: {
-            // every sampler setting by its own name, then what the run adds
-            let mut settings = json!(opts.sampler);
-            settings.as_object_mut().expect("a struct serialises to an object").extend(
-                json!({
-                    "checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit,
-                    "intent": format!("{:?}", responder.intent),
-                    "tokenisation": "lower-cased, whitespace split, punctuation split off (src/metrics/dist.rs::words)",
-                    "bleu": "corpus BLEU, one reference, cumulative uniform weights, brevity penalty, no smoothing (= NLTK corpus_bleu)",
-                })
-                .as_object()
-                .expect("an object")
-                .clone(),
-            );
-            settings
-        },
+        settings: settings(opts, responder),
     })
+}
+
+/// The replies, their summed NELBO and (with a judge) the judge's intent of each.
+struct Generated {
+    replies: Vec<Reply>,
+    nelbo: f64,
+    judged: Vec<usize>,
+}
+
+/// Writes a reply for every sample, in batches, to FILE.replies.jsonl.partial as they come (an interrupted run
+/// keeps them), which becomes FILE.replies.jsonl at the end; scores each reference's NELBO on the way.
+fn generate(
+    opts: &EvalOptions,
+    responder: &Responder,
+    set: &[Sample],
+    encoded: &[EncodedSample],
+) -> Result<Generated> {
+    let replies_file = OutputFile::check(
+        &replies_path(&opts.out),
+        &checkpoint_files(&opts.checkpoint),
+        &opts.checkpoint,
+    )?;
+    let mut sink = std::io::BufWriter::new(replies_file.create_partial()?);
+    let mut progress = Progress::new(set.len(), 0);
+    let mut elbo_rng = StdRng::seed_from_u64(opts.sampler.seed ^ 0xE1B0);
+    let mut out = Generated {
+        replies: Vec::with_capacity(set.len()),
+        nelbo: 0.0,
+        judged: Vec::new(),
+    };
+    for (i, chunk) in encoded.chunks(BATCH_ROWS).enumerate() {
+        let (r, n) = responder.respond_and_score(
+            chunk,
+            &opts.sampler.from_row(i * BATCH_ROWS),
+            &mut elbo_rng,
+        )?;
+        for (k, reply) in r.iter().enumerate() {
+            let s = &set[i * BATCH_ROWS + k];
+            let mut line = json!({
+                "context": s.context, "reference": s.reply, "reply": reply.text,
+                "predicted_emotion": EMOTIONS[reply.emotion_id], "gold_emotion": EMOTIONS[s.emotion],
+                "intent": INTENTS[reply.intent_id],
+            });
+            if let Some(j) = &opts.judge {
+                let judged = j.classify(&reply.text);
+                line["judged_intent"] = json!(INTENTS[judged]);
+                out.judged.push(judged);
+            }
+            writeln!(sink, "{line}")?;
+        }
+        sink.flush()?;
+        out.replies.extend(r);
+        out.nelbo += n.iter().sum::<f64>();
+        progress.tick_by(chunk.len(), format!("{} {}", opts.split, "replies"));
+    }
+    progress.finish();
+    drop(sink);
+    replies_file.commit()?;
+    Ok(out)
+}
+
+/// The report's `settings`: every sampler setting by its own name, then what the run adds.
+fn settings(opts: &EvalOptions, responder: &Responder) -> serde_json::Value {
+    let mut settings = json!(opts.sampler);
+    let fields = settings
+        .as_object_mut()
+        .expect("a struct serialises to an object");
+    let run = json!({
+        "checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit,
+        "intent": format!("{:?}", responder.intent),
+        "tokenisation": "lower-cased, whitespace split, punctuation split off (src/metrics/dist.rs::words)",
+        "bleu": "corpus BLEU, one reference, cumulative uniform weights, brevity penalty, no smoothing (= NLTK corpus_bleu)",
+    });
+    fields.extend(run.as_object().expect("an object").clone());
+    settings
 }
 
 /// Intent accuracy, distributions and cross-turn repetition from the judge's reading of the replies (`hyp`) and

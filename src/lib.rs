@@ -1,19 +1,22 @@
 //! reflectdiffu: empathetic response generation with an emotion-contagion encoder and an absorbing-state
 //! (masked) text-diffusion decoder, after ReflectDiffu (Yuan et al., ACL 2025), on burn.
 //!
-//! The library is split by concern (see `../shared/DESIGN.md`): [`data`] reads EmpatheticDialogues,
-//! [`tokenizer`] wraps the trained subword tokenizer, [`reason`] tags emotion-reason tokens (the lexicon rule, the
-//! ERA tagger and its RECCON reader), [`emotion`] holds the lexical emotion readers fused with the encoder's,
-//! [`sparse`] the hashed linear models they and the intent judge share, [`intent`] the intent judge, labels and
-//! policy, [`model`] the encoder and the denoiser, [`diffusion`] the masking process, its loss and the samplers,
-//! [`inference`] turns a conversation into a reply, [`safety`] is the crisis rule and [`present`] what every front
-//! end shows. File-system code (checkpoints, training, evaluation, export, [`output`] files, the CLI) sits behind
-//! the default `cli` feature so that the rest builds for `wasm32-unknown-unknown`.
+//! The library is split by concern (see `../shared/DESIGN.md`): [`data`] reads EmpatheticDialogues and holds the
+//! label vocabularies, [`tokenizer`] wraps the trained subword tokenizer, [`reason`] tags emotion-reason tokens
+//! (the lexicon rule, the ERA tagger and its RECCON reader), [`emotion`] holds the lexical emotion readers fused
+//! with the encoder's and the fit of their fusion weights, [`sparse`] the hashed linear models they, the intent
+//! judge and the ERA tagger share, [`intent`] the intent judge, labels and policy, [`inputs`] turns text into the
+//! network's inputs, [`model`] the encoder and the denoiser (tensors only), [`diffusion`] the masking process, its
+//! loss and the samplers, [`inference`] turns a conversation into a reply, [`safety`] is the crisis rule and
+//! [`present`] what every front end shows. File-system code (checkpoints, training, evaluation, export,
+//! [`output`] files, the CLI) sits behind the default `cli` feature so that the rest builds for
+//! `wasm32-unknown-unknown`.
 
 pub mod data;
 pub mod diffusion;
 pub mod emotion;
 pub mod inference;
+pub mod inputs;
 pub mod intent;
 #[path = "../kernels/mod.rs"]
 pub mod kernels;

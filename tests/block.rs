@@ -5,7 +5,8 @@ mod common;
 
 use burn::prelude::*;
 use common::*;
-use reflectdiffu::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
+use reflectdiffu::inputs::{EncodedSample, ids_tensor};
+use reflectdiffu::model::{Batch, Condition, ReflectDiffu};
 
 /// A tiny model with blocks of `block` tokens, the two fixture samples, and their condition.
 fn block_model(block: usize) -> (Device, ReflectDiffu, Vec<EncodedSample>, Condition) {

@@ -147,6 +147,14 @@ fn a_killed_run_resumes_from_a_whole_generation_with_exact_metrics() {
         (1..=TOTAL_STEPS as u64).collect::<Vec<_>>(),
         "{metrics}"
     );
+    // Every step line says how fast the run trains.
+    for l in lines.iter().filter(|l| l.get("loss").is_some()) {
+        let (steps, tokens) = (l["steps_per_s"].as_f64(), l["tokens_per_s"].as_f64());
+        assert!(
+            steps.is_some_and(|v| v > 0.0) && tokens.is_some_and(|v| v > 0.0),
+            "{l}"
+        );
+    }
     let epochs: Vec<(u64, u64)> = lines
         .iter()
         .filter(|l| l.get("valid_diffusion_loss").is_some())

@@ -390,6 +390,21 @@ fn an_intent_model_trains_on_labels_chooses_intents_and_is_scored_by_the_judge()
             .output()
             .unwrap(),
     );
+    // A model trained without intents refuses a named one (auto and unknown still answer).
+    let named = |intent: &str| {
+        reflectdiffu()
+            .args(["sample", "--steps", "2", "--intent", intent, "--checkpoint"])
+            .arg(&plain)
+            .arg("I passed my exam!")
+            .output()
+            .unwrap()
+    };
+    let out = named("consoling");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trained without intents"));
+    for ok in ["auto", "unknown"] {
+        stdout_ok(named(ok));
+    }
     let out = rl_cmd(&plain, &dir.path().join("rl-plain"));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no intent policy"));

@@ -9,7 +9,8 @@ use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use common::*;
 use reflectdiffu::diffusion::loss::{masked_cross_entropy, selected_cross_entropy, selection};
-use reflectdiffu::model::{Batch, ids_tensor};
+use reflectdiffu::inputs::ids_tensor;
+use reflectdiffu::model::Batch;
 
 #[test]
 fn every_public_forward_has_the_documented_shape() {
@@ -146,7 +147,7 @@ fn the_reasoning_mask_moves_attention_only_when_the_context_has_reason_words() {
         .try_load_record(ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).unwrap())
         .unwrap();
     let logits = |m: &reflectdiffu::model::ReflectDiffu,
-                  s: &[reflectdiffu::model::EncodedSample]| {
+                  s: &[reflectdiffu::inputs::EncodedSample]| {
         let batch = Batch::new(&s.iter().collect::<Vec<_>>(), &device);
         let enc = m.encode(&batch);
         let cond = condition(m, &batch, &device);

@@ -9,7 +9,8 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use reflectdiffu::diffusion::sampler::SamplerConfig;
 use reflectdiffu::inference::Responder;
-use reflectdiffu::model::{Batch, encode_context};
+use reflectdiffu::inputs::encode_context;
+use reflectdiffu::model::Batch;
 use reflectdiffu::reason::ReasonTagger;
 use reflectdiffu::tokenizer::TextTokenizer;
 use reflectdiffu::train::rl::{Learner, Reward, Rollout, StepSettings};
@@ -48,6 +49,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         tagger,
         device: device.clone(),
         intent: Default::default(),
+        knows_intents: true,
         lexical: None,
         draw_on_device: None,
     };

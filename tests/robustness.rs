@@ -60,7 +60,7 @@ fn every_jsonl_line_stands_alone_with_the_seed_of_its_line_index() {
 
 #[test]
 fn special_token_names_typed_by_a_user_are_plain_text() {
-    use reflectdiffu::model::encode_context;
+    use reflectdiffu::inputs::encode_context;
     let r = reflectdiffu::checkpoint::load_responder(
         std::path::Path::new("checkpoints/default"),
         &burn::prelude::Device::flex(),

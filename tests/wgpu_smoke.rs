@@ -12,8 +12,9 @@ use common::sampling::{assert_distribution, assert_matches_host, assert_nll_matc
 use common::*;
 use reflectdiffu::diffusion::loss::masked_cross_entropy;
 use reflectdiffu::diffusion::sampler::{Sampler, SamplerConfig};
+use reflectdiffu::inputs::ids_tensor;
 use reflectdiffu::kernels::{Implementation, fused_supported};
-use reflectdiffu::model::{Batch, ids_tensor};
+use reflectdiffu::model::Batch;
 use reflectdiffu::tokenizer::MASK;
 
 #[test]

@@ -164,10 +164,6 @@ pub fn intents(
     split: &str,
     json: bool,
 ) -> anyhow::Result<()> {
-    use crate::data::INTENTS;
-    use crate::intent::judge::N_INTENTS;
-    use crate::intent::labels::{PRIOR_GROUPS, group_of};
-
     let convs = load_split(&resolve_data_dir(data)?, split)?;
     let dir = annotations.map_or_else(
         || Path::new(DEFAULT_ANNOTATIONS).to_path_buf(),
@@ -176,10 +172,29 @@ pub fn intents(
     let ann = crate::train::read_annotations(&dir).with_context(|| {
         "pass --annotations DIR: EmpatheticIntents' empatheticdialogues_annotated/".to_string()
     })?;
+    let report = intent_coverage(split, &convs, &ann);
+    if json {
+        println!("{report}");
+    } else {
+        print_intent_coverage(&report);
+    }
+    Ok(())
+}
+
+/// The numbers of `data intents` as one JSON object.
+fn intent_coverage(
+    split: &str,
+    convs: &[crate::data::Conversation],
+    ann: &crate::intent::labels::Annotations,
+) -> serde_json::Value {
+    use crate::data::INTENTS;
+    use crate::intent::judge::N_INTENTS;
+    use crate::intent::labels::{PRIOR_GROUPS, group_of};
+
     let (mut matched, mut listener, mut labelled) = (0usize, 0usize, 0usize);
     let mut counts = [0usize; N_INTENTS];
     let mut by_group = vec![[0usize; N_INTENTS]; PRIOR_GROUPS.len()];
-    for c in &convs {
+    for c in convs {
         let Some(intents) = ann.listener_intents(c) else {
             continue;
         };
@@ -219,28 +234,39 @@ pub fn intents(
             })
         })
         .collect();
-    let report = serde_json::json!({
+    serde_json::json!({
         "split": split, "conversations": convs.len(), "annotated": matched,
         "listener_turns": listener, "with_intent": labelled,
         "intents": INTENTS[..N_INTENTS].iter().zip(counts).map(|(n, c)| serde_json::json!({"intent": n, "turns": c, "share": share(c, labelled)})).collect::<Vec<_>>(),
         "groups": groups,
-    });
-    if json {
-        println!("{report}");
-        return Ok(());
-    }
+    })
+}
+
+/// `data intents`'s markdown tables from [`intent_coverage`]'s object.
+fn print_intent_coverage(r: &serde_json::Value) {
+    use crate::intent::labels::PRIOR_GROUPS;
+    let (listener, labelled) = (
+        r["listener_turns"].as_u64().unwrap_or(0),
+        r["with_intent"].as_u64().unwrap_or(0),
+    );
     println!(
-        "{split}: {} of {} conversations annotated; {} listener turns, {} ({:.1} %) with one of the 9 intents, \
+        "{}: {} of {} conversations annotated; {} listener turns, {} ({:.1} %) with one of the 9 intents, \
          the rest labelled with an emotion (no intent)",
-        matched,
-        convs.len(),
+        r["split"].as_str().unwrap_or_default(),
+        r["annotated"],
+        r["conversations"],
         listener,
         labelled,
-        share(labelled, listener)
+        100.0 * labelled as f64 / listener.max(1) as f64
     );
     println!("\n| intent | turns | share % |\n|---|---|---|");
-    for (n, c) in INTENTS[..N_INTENTS].iter().zip(counts) {
-        println!("| {n} | {c} | {:.1} |", share(c, labelled));
+    for i in r["intents"].as_array().into_iter().flatten() {
+        println!(
+            "| {} | {} | {:.1} |",
+            i["intent"].as_str().unwrap_or_default(),
+            i["turns"],
+            i["share"].as_f64().unwrap_or(0.0)
+        );
     }
     println!(
         "\n| emotion group (DESIGN.md prior) | prior's intents | most frequent in the labels | shared | most over-represented (lift) | shared | labels in the prior's intents % |\n|---|---|---|---|---|---|---|"
@@ -255,7 +281,7 @@ pub fn intents(
             })
             .unwrap_or_default()
     };
-    for (g, v) in groups.iter().enumerate() {
+    for (g, v) in r["groups"].as_array().into_iter().flatten().enumerate() {
         println!(
             "| G{g} ({} emotions) | {} | {} | {}/3 | {} | {}/3 | {:.1} |",
             v["emotions"].as_array().map_or(0, Vec::len),
@@ -267,7 +293,6 @@ pub fn intents(
             v["prior_intents_share"].as_f64().unwrap_or(0.0)
         );
     }
-    Ok(())
 }
 
 /// Where EmpatheticIntents' labels of all of ED are read from by default.

@@ -10,8 +10,7 @@ use crate::checkpoint;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::{Conversation, samples};
 use crate::emotion::bag::BagSettings;
-use crate::emotion::{LexicalEmotion, features};
-use crate::metrics::{accuracy_macro_f1, argmax};
+use crate::emotion::{LexicalEmotion, features, fusion};
 
 #[derive(Subcommand, Debug)]
 pub enum EmotionCommand {
@@ -55,11 +54,6 @@ pub enum EmotionCommand {
     },
 }
 
-/// The regression's fusion weights tried on the validation split.
-const BETAS: [f32; 9] = [0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0];
-/// The bag's.
-const GAMMAS: [f32; 6] = [0.0, 2.0, 4.0, 8.0, 12.0, 16.0];
-
 pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     let EmotionCommand::Train {
         checkpoint: dir,
@@ -89,17 +83,7 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     let max_turns = cfg["train"]["max_context_turns"].as_u64().unwrap_or(6) as usize;
     let data = resolve_data_dir(data.as_deref())?;
     let (train_convs, valid_convs) = (load_split(&data, "train")?, load_split(&data, "valid")?);
-    let valid = samples(&valid_convs, max_turns);
-    let pairs = |convs: &[Conversation]| -> Vec<(Vec<String>, usize)> {
-        let mut out: Vec<(Vec<String>, usize)> = samples(convs, max_turns)
-            .into_iter()
-            .map(|s| (s.context, s.emotion))
-            .collect();
-        if situations {
-            out.extend(convs.iter().map(|c| (vec![c.situation.clone()], c.emotion)));
-        }
-        out
-    };
+    let pairs = |convs: &[Conversation]| labelled_contexts(convs, max_turns, situations);
     let train = pairs(&train_convs);
     eprintln!(
         "training the lexical emotion reader on {} train contexts{}…",
@@ -112,57 +96,21 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         "trained in {:.0} s; scoring valid…",
         started.elapsed().as_secs_f32()
     );
-
+    let valid = samples(&valid_convs, max_turns);
     let encoded = valid
         .iter()
         .map(|s| responder.encode_sample(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let encoder = responder.encoder_emotion_probs(&encoded)?;
-    let gold: Vec<usize> = valid.iter().map(|s| s.emotion).collect();
     let feats: Vec<_> = valid.iter().map(|s| features(&s.context)).collect();
-    let regression: Vec<Vec<f32>> = feats.iter().map(|f| reader.probabilities(f)).collect();
-    let bags: Option<Vec<Vec<f32>>> = feats.iter().map(|f| reader.bag_probabilities(f)).collect();
-    let score = |pred: Vec<usize>| accuracy_macro_f1(&gold, &pred);
-    println!(
-        "| reader (valid, {} contexts) | emotion acc | macro-F1 |\n|---|---|---|",
-        valid.len()
-    );
-    let alone = |name: &str, probs: &[Vec<f32>]| {
-        let (acc, f1) = score(probs.iter().map(|p| argmax(p)).collect());
-        println!("| {name} | {acc:.2} | {f1:.2} |");
+    let readings = fusion::Readings {
+        encoder: responder.encoder_emotion_probs(&encoded)?,
+        regression: feats.iter().map(|f| reader.probabilities(f)).collect(),
+        bags: feats.iter().map(|f| reader.bag_probabilities(f)).collect(),
+        gold: valid.iter().map(|s| s.emotion).collect(),
     };
-    alone("encoder alone", &encoder);
-    alone("regression alone", &regression);
-    if let Some(bags) = &bags {
-        alone("bag of embeddings alone", bags);
-    }
-    let gammas: &[f32] = if bags.is_some() { &GAMMAS } else { &[0.0] };
-    println!(
-        "\nencoder + regression · β + bag · γ, valid emotion acc %\n\n| β \\ γ |{}\n|---|{}",
-        gammas.iter().map(|g| format!(" {g} |")).collect::<String>(),
-        "---|".repeat(gammas.len())
-    );
-    let mut best = (f64::NEG_INFINITY, 0.0f32, 0.0f32);
-    for beta in BETAS {
-        let mut row = format!("| {beta} |");
-        for &gamma in gammas {
-            (reader.weight, reader.bag_weight) = (beta, gamma);
-            let fused = (0..gold.len()).map(|i| {
-                let mut p = encoder[i].clone();
-                let bag = bags.as_ref().map(|b| b[i].as_slice());
-                reader.fuse_probabilities(&mut p, &regression[i], bag);
-                argmax(&p)
-            });
-            let (acc, _) = score(fused.collect());
-            row += &format!(" {acc:.2} |");
-            if acc > best.0 {
-                best = (acc, beta, gamma);
-            }
-        }
-        println!("{row}");
-    }
-    let (_, beta, gamma) = best;
-    println!("\nchosen: β {beta}, γ {gamma} ({:.2} %)", best.0);
+    let grid = fusion::fit(&mut reader, &readings);
+    print_tables(&readings, &grid);
+    let (_, beta, gamma) = grid.best;
     if refit_with_valid {
         let mut all = train;
         all.extend(pairs(&valid_convs));
@@ -181,4 +129,52 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         dir.join(crate::emotion::FILE).display()
     );
     Ok(())
+}
+
+/// Every sample's context with its emotion and, with `situations`, each conversation's written situation as a
+/// one-turn context.
+fn labelled_contexts(
+    convs: &[Conversation],
+    max_turns: usize,
+    situations: bool,
+) -> Vec<(Vec<String>, usize)> {
+    let mut out: Vec<(Vec<String>, usize)> = samples(convs, max_turns)
+        .into_iter()
+        .map(|s| (s.context, s.emotion))
+        .collect();
+    if situations {
+        out.extend(convs.iter().map(|c| (vec![c.situation.clone()], c.emotion)));
+    }
+    out
+}
+
+/// The readers alone, then the fusion grid and the chosen weights, as markdown.
+fn print_tables(r: &fusion::Readings, grid: &fusion::FusionGrid) {
+    println!(
+        "| reader (valid, {} contexts) | emotion acc | macro-F1 |\n|---|---|---|",
+        r.gold.len()
+    );
+    let alone = |name: &str, probs: &[Vec<f32>]| {
+        let (acc, f1) = r.alone(probs);
+        println!("| {name} | {acc:.2} | {f1:.2} |");
+    };
+    alone("encoder alone", &r.encoder);
+    alone("regression alone", &r.regression);
+    if let Some(bags) = &r.bags {
+        alone("bag of embeddings alone", bags);
+    }
+    println!(
+        "\nencoder + regression · β + bag · γ, valid emotion acc %\n\n| β \\ γ |{}\n|---|{}",
+        grid.gammas
+            .iter()
+            .map(|g| format!(" {g} |"))
+            .collect::<String>(),
+        "---|".repeat(grid.gammas.len())
+    );
+    for (beta, accs) in grid.betas.iter().zip(&grid.acc) {
+        let cells: String = accs.iter().map(|a| format!(" {a:.2} |")).collect();
+        println!("| {beta} |{cells}");
+    }
+    let (acc, beta, gamma) = grid.best;
+    println!("\nchosen: β {beta}, γ {gamma} ({acc:.2} %)");
 }

@@ -14,7 +14,7 @@ use crate::safety;
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     let dir = checkpoint::resolve(args.checkpoint.as_deref());
     let mut responder = checkpoint::load_responder(&dir, &args.device.device()?)?;
-    args.configure(&mut responder);
+    args.configure(&mut responder)?;
     Ok(responder)
 }
 

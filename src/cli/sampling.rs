@@ -170,15 +170,16 @@ impl SamplingArgs {
 
     /// Applies the options that live on the responder rather than in the sampler config (`--intent`,
     /// `--intent-prior`, `--draw`).
-    pub fn configure(&self, responder: &mut crate::inference::Responder) {
+    pub fn configure(&self, responder: &mut crate::inference::Responder) -> anyhow::Result<()> {
         use crate::kernels::Implementation;
-        responder.intent = self.intent_choice();
+        responder.set_intent(self.intent_choice())?;
         responder.draw_on_device = match self.draw {
             DrawArg::Auto => crate::inference::default_draw(&responder.device),
             DrawArg::Host => None,
             DrawArg::Fused => Some(Implementation::Fused),
             DrawArg::Reference => Some(Implementation::Reference),
         };
+        Ok(())
     }
 
     pub fn sampler(&self) -> SamplerConfig {

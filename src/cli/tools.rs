@@ -31,7 +31,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     }
     let mut responder =
         crate::checkpoint::load_responder(&opts.checkpoint, &a.sampling.device.device()?)?;
-    a.sampling.configure(&mut responder);
+    a.sampling.configure(&mut responder)?;
     let started = std::time::Instant::now();
     if a.emotion_only {
         let report = crate::eval::evaluate_emotion(&opts, &responder)?;

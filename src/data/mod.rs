@@ -61,6 +61,9 @@ pub const INTENTS: [&str; 10] = [
     "unknown",
 ];
 
+/// The 9 intents (without "unknown").
+pub const N_INTENTS: usize = 9;
+
 /// Index of the "unknown" intent in [`INTENTS`].
 pub const UNKNOWN_INTENT: usize = 9;
 

@@ -15,6 +15,7 @@ use crate::sparse::linear::HashedLinear;
 
 pub mod bag;
 mod file;
+pub mod fusion;
 
 /// The file a checkpoint keeps it in.
 pub const FILE: &str = "emotion_ngrams.bin";

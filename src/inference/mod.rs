@@ -10,11 +10,10 @@ use burn::tensor::read_sync;
 use crate::data::EMOTIONS;
 use crate::diffusion::sampler::{SampleError, SamplerConfig, SettingsError};
 use crate::emotion::LexicalEmotion;
+use crate::inputs::{EncodedSample, encode_context, encode_sample};
 use crate::intent::policy::IntentChoice;
 use crate::kernels::Implementation;
-use crate::model::{
-    Batch, EncodedSample, ModelConfig, ReflectDiffu, encode_context, encode_sample,
-};
+use crate::model::{Batch, ModelConfig, ReflectDiffu};
 use crate::reason::ReasonTagger;
 use crate::tokenizer::{EOS, PAD, TextTokenizer, TokenizerError};
 
@@ -71,8 +70,11 @@ pub struct Responder {
     pub tokenizer: TextTokenizer,
     pub tagger: ReasonTagger,
     pub device: Device,
-    /// How each reply's intent is chosen (the policy with the prior unless set).
+    /// How each reply's intent is chosen (the policy unless set; see [`Responder::set_intent`]).
     pub intent: IntentChoice,
+    /// Whether the model was trained with intents (a policy, or intent labels for its decoder's intent slot):
+    /// without, naming an intent would condition it on one it never learned.
+    pub knows_intents: bool,
     /// The lexical emotion reader fused with the encoder's emotion, when the checkpoint has one.
     pub lexical: Option<LexicalEmotion>,
     /// Where each reverse step draws its tokens: `None` reads the logits back and draws on the host;
@@ -122,6 +124,9 @@ impl Responder {
         device: &Device,
     ) -> Result<Self, InferenceError> {
         let config = model_config_from_json(config_json)?;
+        let knows_intents = config.intent_policy == Some(true)
+            || serde_json::from_slice::<serde_json::Value>(config_json)
+                .is_ok_and(|v| v["train"]["intent_labels"].is_string());
         let tokenizer = TextTokenizer::from_bytes(tokenizer_json)?;
         if tokenizer.vocab_size() != config.vocab_size {
             return Err(InferenceError::Config(format!(
@@ -146,9 +151,26 @@ impl Responder {
             tagger: ReasonTagger::from_bytes(reasons).map_err(InferenceError::Config)?,
             device: device.clone(),
             intent: IntentChoice::default(),
+            knows_intents,
             lexical: None,
             draw_on_device: default_draw(device),
         })
+    }
+
+    /// Sets how replies choose their intent; a named intent is refused by a model trained without intents.
+    pub fn set_intent(&mut self, choice: IntentChoice) -> Result<(), InferenceError> {
+        if let IntentChoice::Fixed(i) = choice
+            && i != crate::data::UNKNOWN_INTENT
+            && !self.knows_intents
+        {
+            return Err(InferenceError::BadInput(format!(
+                "this model was trained without intents, so it cannot write a reply for the intent `{}`; \
+                 choose auto or unknown",
+                crate::data::INTENTS[i]
+            )));
+        }
+        self.intent = choice;
+        Ok(())
     }
 
     /// Encodes one context (oldest turn first; the last turn is the speaker's, i.e. the user's).

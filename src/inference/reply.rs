@@ -9,9 +9,10 @@ use super::{InferenceError, Reply, Responder, TopEmotions, host_async, until_eos
 use crate::data::{EMOTIONS, INTENTS};
 use crate::diffusion::sampler::{Sampler, SamplerConfig};
 use crate::diffusion::{generate_async, generate_blocks_async};
+use crate::inputs::{EncodedSample, ids_tensor};
 use crate::intent::judge::N_INTENTS;
 use crate::intent::policy::{Chosen, IntentChoice, choose};
-use crate::model::{Batch, Condition, EncodedSample, ids_tensor};
+use crate::model::{Batch, Condition};
 use crate::tokenizer::{TextTokenizer, TokenizerError};
 
 /// What the encoder read from one context.

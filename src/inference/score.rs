@@ -8,8 +8,9 @@ use super::{InferenceError, Reply, Responder, host};
 use crate::diffusion::loss::masked_nll_sum;
 use crate::diffusion::sampler::SamplerConfig;
 use crate::diffusion::{elbo_weight, q_xt, sample_t};
+use crate::inputs::{EncodedSample, ids_tensor};
 use crate::kernels::Implementation;
-use crate::model::{Condition, EncodedSample, ids_tensor};
+use crate::model::Condition;
 
 impl Responder {
     /// Replies to one batch of contexts and scores each row's reference reply (a one-sample estimate of the NELBO, an upper bound on −log p(reply | context)),

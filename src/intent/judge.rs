@@ -6,8 +6,7 @@
 use crate::data::INTENTS;
 use crate::sparse::linear::HashedLinear;
 
-/// The 9 intents (without "unknown").
-pub const N_INTENTS: usize = 9;
+pub use crate::data::N_INTENTS;
 const BITS: u32 = 18;
 const MAGIC: &[u8; 8] = b"RDINT01\0";
 

@@ -93,9 +93,9 @@ impl EncoderConfig {
             experts: self
                 .polarity_experts
                 .then(|| PolarityExperts::new(self.d_model, device)),
-            intent_head: self.intent_policy.then(|| {
-                LinearConfig::new(self.d_model, crate::intent::judge::N_INTENTS).init(device)
-            }),
+            intent_head: self
+                .intent_policy
+                .then(|| LinearConfig::new(self.d_model, crate::data::N_INTENTS).init(device)),
             dropout: self.dropout,
             reason_bias: self.reason_bias,
         }

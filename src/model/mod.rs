@@ -8,7 +8,7 @@ mod encoder;
 pub mod experts;
 pub mod layers;
 
-pub use batch::{Batch, EncodedSample, encode_context, encode_sample, ids_tensor};
+pub use batch::Batch;
 pub use denoiser::{Condition, Denoiser, DenoiserConfig};
 pub use encoder::{
     EmotionContagionEncoder, EncoderConfig, EncoderOutput, ROLE_LISTENER, ROLE_NONE, ROLE_SPEAKER,

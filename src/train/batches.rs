@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use super::config::TrainConfig;
-use crate::model::EncodedSample;
+use crate::inputs::EncodedSample;
 use crate::tokenizer::EOS;
 
 /// Batches sorted together under `length_buckets`: a window is this many batches.

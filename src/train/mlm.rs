@@ -7,7 +7,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use rand::{Rng, RngExt};
 
-use crate::model::{Batch, EncodedSample, ReflectDiffu};
+use crate::inputs::EncodedSample;
+use crate::model::{Batch, ReflectDiffu};
 use crate::tokenizer::{MASK, SPECIAL_TOKENS};
 
 /// The batch with about `rate` of its word tokens masked, and the flat positions (row · width + column, width

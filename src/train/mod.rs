@@ -31,7 +31,9 @@ use serde_json::json;
 use crate::checkpoint as ckpt;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::samples;
-use crate::model::{EncodedSample, ReflectDiffu, encode_sample};
+use crate::inputs::{EncodedSample, encode_sample};
+use crate::model::ReflectDiffu;
+use crate::tokenizer::PAD;
 
 /// Where the Empath and VADER lexicons are read from when the run starts.
 pub const DEFAULT_LEXICON_DIR: &str = "../shared/data/lexicons";
@@ -87,6 +89,7 @@ pub fn train(opts: TrainOptions) -> Result<TrainState> {
         budget: cfg.train.max_minutes.map_or(f64::INFINITY, |m| m * 60.0),
         started: Instant::now(),
         wall_before: state.wall_seconds,
+        speed: (0, 0),
         data,
         plan,
         device,
@@ -252,6 +255,8 @@ struct StepLog {
     lr: f64,
     grad_norm: f32,
     phase: &'static str,
+    /// Context and reply tokens of the batch, padding left out.
+    tokens: usize,
 }
 
 /// A run in progress: everything the loop reads and changes but the model, which each step takes and gives back.
@@ -269,6 +274,8 @@ struct Run<'a> {
     budget: f64,
     started: Instant,
     wall_before: f64,
+    /// Steps and tokens trained since this process started (for steps/s and tokens/s).
+    speed: (usize, usize),
 }
 
 impl Run<'_> {
@@ -359,31 +366,41 @@ impl Run<'_> {
         let lr = self.plan.lr(at);
         let model = self.optim.step(lr, model, grads);
         let phase = if pretraining { "mlm" } else { "main" };
-        Ok((
-            model,
-            Some(StepLog {
-                loss,
-                lr,
-                grad_norm,
-                phase,
-            }),
-        ))
+        let tokens = batch
+            .iter()
+            .map(|b| b.ctx_ids.len() + b.reply.iter().filter(|t| **t != PAD).count())
+            .sum();
+        let log = StepLog {
+            loss,
+            lr,
+            grad_norm,
+            phase,
+            tokens,
+        };
+        Ok((model, Some(log)))
     }
 
     /// The progress line, the metrics log and the periodic checkpoint after a step.
     fn after_step(&mut self, model: &ReflectDiffu, log: &StepLog) -> Result<()> {
+        self.speed.0 += 1;
+        self.speed.1 += log.tokens;
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
+        let steps_per_s = self.speed.0 as f64 / seconds;
+        let tokens_per_s = self.speed.1 as f64 / seconds;
         let s = &mut self.state;
         s.epoch_loss_sum += log.loss;
         s.epoch_loss_steps += 1;
         let (epoch, phase, loss) = (s.epoch + 1, log.phase, log.loss);
-        self.bar
-            .tick(format!("epoch {epoch} {phase} loss {loss:.4}"));
+        self.bar.tick(format!(
+            "epoch {epoch} {phase} loss {loss:.4} · {tokens_per_s:.0} tok/s"
+        ));
         let out = &self.opts.out;
         if s.global_step.is_multiple_of(self.t.log_every) {
             ckpt::append_metrics(
                 out,
                 &json!({"step": s.global_step, "epoch": epoch, "loss": loss,
-                        "lr": log.lr, "grad_norm": log.grad_norm, "phase": phase}),
+                        "lr": log.lr, "grad_norm": log.grad_norm, "phase": phase,
+                        "steps_per_s": steps_per_s, "tokens_per_s": tokens_per_s}),
             )?;
         }
         if s.global_step.is_multiple_of(self.t.checkpoint_every) {

@@ -9,7 +9,8 @@ use rand::{Rng, RngExt};
 use crate::data::UNKNOWN_INTENT;
 use crate::diffusion::loss::{selected_cross_entropy, selection};
 use crate::diffusion::{q_xt, sample_t};
-use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, ids_tensor};
+use crate::inputs::{EncodedSample, ids_tensor};
+use crate::model::{Batch, Condition, ReflectDiffu};
 use crate::tokenizer::EOS;
 
 use super::contrast;

@@ -6,7 +6,8 @@ pub mod cli;
 pub mod sampling;
 
 use burn::prelude::*;
-use reflectdiffu::model::{Batch, Condition, EncodedSample, ModelConfig};
+use reflectdiffu::inputs::EncodedSample;
+use reflectdiffu::model::{Batch, Condition, ModelConfig};
 
 pub const VOCAB: usize = 300;
 pub const REPLY: usize = 10;

@@ -24,8 +24,9 @@ use super::step::{self, StepOptions};
 use crate::diffusion::sampler::SamplerConfig;
 use crate::diffusion::{q_xt, sample_t};
 use crate::inference::Responder;
+use crate::inputs::{EncodedSample, encode_context, ids_tensor};
 use crate::intent::judge::N_INTENTS;
-use crate::model::{Batch, Condition, EncodedSample, ReflectDiffu, encode_context, ids_tensor};
+use crate::model::{Batch, Condition, ReflectDiffu};
 use crate::tokenizer::{EOS, PAD};
 use crate::train::{Result, TrainError, fail};
 

@@ -17,7 +17,7 @@ use crate::data::INTENTS;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::samples;
 use crate::diffusion::sampler::SamplerConfig;
-use crate::model::encode_sample;
+use crate::inputs::encode_sample;
 use crate::train::step::StepOptions;
 use crate::train::{Reading, Result, TrainError, fail};
 use crate::train::{RunConfig, label_intents, read_judge};
@@ -256,7 +256,7 @@ fn rl_config(opts: &RlOptions) -> Result<RlConfig> {
 /// The train split's contexts (and gold replies, for the anchor), encoded, in the run's shuffled order.
 struct Contexts {
     set: Vec<crate::data::Sample>,
-    encoded: Vec<crate::model::EncodedSample>,
+    encoded: Vec<crate::inputs::EncodedSample>,
     order: Vec<usize>,
 }
 
@@ -289,7 +289,7 @@ impl Contexts {
     }
 
     /// The contexts of update `step`, `n` of them, cycling through the shuffled order.
-    fn batch(&self, step: usize, n: usize) -> Vec<(&[String], &crate::model::EncodedSample)> {
+    fn batch(&self, step: usize, n: usize) -> Vec<(&[String], &crate::inputs::EncodedSample)> {
         let at = step * n;
         (at..at + n)
             .map(|k| self.order[k % self.order.len()])
