@@ -105,9 +105,61 @@ fn train_step(c: &mut Criterion) {
     }
 }
 
+/// The same step as `train_step`, each phase timed on its own (`iter_custom` counts only that phase's time):
+/// the forward pass with the losses, the backward pass into gradients, and clipping with the AdamW update.
+fn train_step_phases(c: &mut Criterion) {
+    use std::time::{Duration, Instant};
+    let dir = std::env::var("BENCH_CHECKPOINT").unwrap_or(checkpoint::DEFAULT_CHECKPOINT.into());
+    let cfg: RunConfig = checkpoint::read_json(Path::new(&dir), checkpoint::CONFIG)
+        .expect("a checkpoint's config.json");
+    let batch = synthetic_batch(&cfg);
+    let refs: Vec<&EncodedSample> = batch.iter().collect();
+    let opts = StepOptions {
+        block: cfg.model.block(),
+        diffusion_weight: 1.0,
+        emotion_weight: 1.0,
+        trim: false,
+        contrastive_weight: 0.0,
+        contrastive_temperature: 1.0,
+        intent_dropout: 0.0,
+        intent_weight: cfg.train.intent_weight,
+    };
+    for (name, device) in devices() {
+        let device = device.autodiff();
+        for phase in ["forward", "backward", "optimizer"] {
+            let mut model = Some(cfg.model.init(&device));
+            let mut optim = AdamWConfig::new().init();
+            let mut rng = StdRng::seed_from_u64(1);
+            c.bench_function(&format!("train_step_phase_{phase}/{name}"), |b| {
+                b.iter_custom(|iters| {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        let m = model.take().unwrap();
+                        let t0 = Instant::now();
+                        let losses = forward(&m, &refs, None, &opts, &mut rng, &device);
+                        let _ = losses.total.clone().into_scalar::<f32>();
+                        let t1 = Instant::now();
+                        let mut grads = GradientsParams::from_grads(losses.total.backward(), &m);
+                        let t2 = Instant::now();
+                        clip_global_norm(&m, &mut grads, 1.0);
+                        model = Some(optim.step(1e-4, m, grads));
+                        let t3 = Instant::now();
+                        spent += match phase {
+                            "forward" => t1 - t0,
+                            "backward" => t2 - t1,
+                            _ => t3 - t2,
+                        };
+                    }
+                    spent
+                })
+            });
+        }
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_secs(3));
-    targets = reply, train_step
+    targets = reply, train_step, train_step_phases
 }
 criterion_main!(benches);
