@@ -169,7 +169,7 @@ pub fn intents(
         || Path::new(DEFAULT_ANNOTATIONS).to_path_buf(),
         Path::to_path_buf,
     );
-    let ann = crate::train::read_annotations(&dir).with_context(|| {
+    let ann = crate::data::files::read_annotations(&dir).with_context(|| {
         "pass --annotations DIR: EmpatheticIntents' empatheticdialogues_annotated/".to_string()
     })?;
     let report = intent_coverage(split, &convs, &ann);

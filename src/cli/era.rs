@@ -6,9 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use crate::present::{marked_text, segments_by};
-use crate::reason::era::{
-    EraModel, Example, Lexicon, Score, TrainOptions, evaluate, reccon_examples,
-};
+use crate::reason::era::{EraModel, Example, Lexicon, Score, TrainOptions, evaluate};
 use crate::tokenizer::TextTokenizer;
 
 const DEFAULT_RECCON: &str = "../shared/data/reccon";
@@ -84,7 +82,7 @@ fn inputs(c: &EraCommon) -> anyhow::Result<Inputs> {
     })?;
     Ok(Inputs {
         tokenizer: TextTokenizer::from_bytes(&bytes)?,
-        lexicon: crate::train::read_lexicon(c.lexicons.as_deref())?,
+        lexicon: crate::data::files::read_lexicon(c.lexicons.as_deref())?,
         reccon: c
             .reccon
             .clone()
@@ -93,14 +91,11 @@ fn inputs(c: &EraCommon) -> anyhow::Result<Inputs> {
 }
 
 fn split(inp: &Inputs, name: &str) -> anyhow::Result<Vec<Example>> {
-    let path = inp.reccon.join(format!("dailydialog_{name}.json"));
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {} (pass --reccon DIR holding RECCON's dailydialog_{{train,valid,test}}.json)",
-            path.display()
-        )
-    })?;
-    reccon_examples(&text, &inp.tokenizer).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Ok(crate::data::files::read_reccon(
+        &inp.reccon,
+        name,
+        &inp.tokenizer,
+    )?)
 }
 
 fn load_model(path: &Path) -> anyhow::Result<EraModel> {

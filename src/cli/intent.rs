@@ -2,13 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Subcommand;
 
 use crate::data::INTENTS;
-use crate::intent::judge::{
-    IntentJudge, Labelled, N_INTENTS, accuracy_macro_f1, intent_of_file, parse_lines,
-};
+use crate::intent::judge::{IntentJudge, N_INTENTS, accuracy_macro_f1};
 
 const DEFAULT_DATA: &str = "../shared/data/empatheticintents";
 
@@ -44,36 +42,6 @@ pub enum IntentCommand {
     },
 }
 
-/// Every `<intent>.txt` of a folder that names one of the 9 intents (other files are skipped).
-fn read_folder(dir: &Path) -> anyhow::Result<Vec<Labelled>> {
-    let entries = std::fs::read_dir(dir).with_context(|| {
-        format!(
-            "cannot read {} (pass --data DIR holding EmpatheticIntents' lexically_extended_intent_data/ and manual_annotations/)",
-            dir.display()
-        )
-    })?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        if f.extension().is_some_and(|e| e == "txt")
-            && let Some(intent) = intent_of_file(stem)
-        {
-            let text = std::fs::read_to_string(&f)
-                .with_context(|| format!("cannot read {}", f.display()))?;
-            out.extend(parse_lines(&text, intent));
-        }
-    }
-    if out.is_empty() {
-        bail!(
-            "{} holds no intent files (agreeing.txt, questioning.txt, …)",
-            dir.display()
-        );
-    }
-    Ok(out)
-}
-
 fn data_dir(d: Option<PathBuf>) -> PathBuf {
     d.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
 }
@@ -99,7 +67,7 @@ fn report(judge: &IntentJudge, data: &Path) -> anyhow::Result<()> {
         ),
     ];
     for (name, dir) in sets {
-        let set = read_folder(&dir)?;
+        let set = crate::data::files::read_intent_folder(&dir)?;
         let gold: Vec<usize> = set.iter().map(|l| l.intent).collect();
         let pred: Vec<usize> = set.iter().map(|l| judge.classify(&l.text)).collect();
         let (acc, f1) = accuracy_macro_f1(&gold, &pred);
@@ -124,7 +92,9 @@ pub fn run(cmd: IntentCommand) -> anyhow::Result<()> {
             }
             let file = crate::output::OutputFile::check_new(&out)?;
             let data = data_dir(data);
-            let train = read_folder(&data.join("lexically_extended_intent_data/train"))?;
+            let train = crate::data::files::read_intent_folder(
+                &data.join("lexically_extended_intent_data/train"),
+            )?;
             eprintln!("training the intent judge on {} replies…", train.len());
             let judge = IntentJudge::train(&train, epochs, seed);
             file.write(&judge.to_bytes())?;

@@ -1,8 +1,12 @@
-//! Reading the split files from a folder (native builds only).
+//! Every external data file the project reads, from folders on disk (native builds only): EmpatheticDialogues'
+//! splits, EmpatheticIntents' annotations and intent-labelled replies, the Empath and VADER lexicons, and RECCON's
+//! DailyDialog part. The formats are parsed by their own modules; here are the paths, defaults and errors.
 
 use std::path::{Path, PathBuf};
 
+use super::intents::{Annotations, Labelled, intent_of_file, parse_lines};
 use super::{Conversation, DataError, parse_conversations};
+use crate::reason::lexicon::Lexicon;
 
 /// The official split names, in the order reports list them.
 pub const SPLITS: [&str; 3] = ["train", "valid", "test"];
@@ -50,4 +54,96 @@ pub fn split_stats(conversations: &[Conversation]) -> SplitStats {
         samples: super::samples(conversations, usize::MAX).len(),
         emotions: emotions.len(),
     }
+}
+
+/// Where the Empath and VADER lexicons are read from when `--lexicons` is not given.
+pub const DEFAULT_LEXICON_DIR: &str = "../shared/data/lexicons";
+
+fn read_text(path: &Path, hint: &str) -> Result<String, DataError> {
+    std::fs::read_to_string(path).map_err(|e| DataError::Io {
+        path: path.display().to_string(),
+        message: format!("{e}{hint}"),
+    })
+}
+
+/// The Empath and VADER lexicons from `dir` (default [`DEFAULT_LEXICON_DIR`]).
+pub fn read_lexicon(dir: Option<&Path>) -> Result<Lexicon, DataError> {
+    let dir = dir.map_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR), Path::to_path_buf);
+    let hint = " (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)";
+    Ok(Lexicon::parse(
+        &read_text(&dir.join("vader/vader_lexicon.txt"), hint)?,
+        &read_text(&dir.join("empath/categories.tsv"), hint)?,
+    ))
+}
+
+/// The `.csv` files of a folder, sorted; an error naming `what` the folder should hold when it cannot be read or
+/// holds none.
+fn files_of(dir: &Path, ext: &str, what: &str) -> Result<Vec<PathBuf>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::Io {
+        path: dir.display().to_string(),
+        message: format!("{e} (expected {what})"),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// EmpatheticIntents' `empatheticdialogues_annotated/` folder: every `<emotion>.csv` in it.
+pub fn read_annotations(dir: &Path) -> Result<Annotations, DataError> {
+    let what = "EmpatheticIntents' empatheticdialogues_annotated/ folder";
+    let files = files_of(dir, "csv", what)?;
+    if files.is_empty() {
+        return Err(DataError::Format {
+            path: dir.display().to_string(),
+            message: format!("holds no <emotion>.csv files (expected {what})"),
+        });
+    }
+    let mut ann = Annotations::default();
+    for f in &files {
+        ann.add_csv(&read_text(f, "")?)
+            .map_err(|message| DataError::Format {
+                path: f.display().to_string(),
+                message,
+            })?;
+    }
+    Ok(ann)
+}
+
+/// Every `<intent>.txt` of a folder that names one of the 9 intents (other files are skipped): EmpatheticIntents'
+/// lexically extended replies of one split, or its manual annotations.
+pub fn read_intent_folder(dir: &Path) -> Result<Vec<Labelled>, DataError> {
+    let what = "EmpatheticIntents' lexically_extended_intent_data/<split>/ or manual_annotations/; pass --data DIR \
+                holding both";
+    let mut out = Vec::new();
+    for f in files_of(dir, "txt", what)? {
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if let Some(intent) = intent_of_file(stem) {
+            out.extend(parse_lines(&read_text(&f, "")?, intent));
+        }
+    }
+    if out.is_empty() {
+        return Err(DataError::Format {
+            path: dir.display().to_string(),
+            message: "holds no intent files (agreeing.txt, questioning.txt, …)".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// RECCON's `dailydialog_<split>.json` in `dir`, as tagged turns in the tokenizer's words.
+pub fn read_reccon(
+    dir: &Path,
+    split: &str,
+    tokenizer: &crate::tokenizer::TextTokenizer,
+) -> Result<Vec<crate::reason::reccon::Example>, DataError> {
+    let path = dir.join(format!("dailydialog_{split}.json"));
+    let hint = " (pass --reccon DIR holding RECCON's dailydialog_{train,valid,test}.json)";
+    let text = read_text(&path, hint)?;
+    crate::reason::reccon::reccon_examples(&text, tokenizer).map_err(|message| DataError::Format {
+        path: path.display().to_string(),
+        message,
+    })
 }

@@ -5,6 +5,7 @@
 mod ed;
 #[cfg(feature = "cli")]
 pub mod files;
+pub mod intents;
 mod sample;
 
 pub use ed::{Conversation, parse_conversations};
@@ -91,4 +92,7 @@ pub enum DataError {
     },
     #[error("{file}: the split has no conversations (only a header or nothing at all)")]
     EmptySplit { file: String },
+    /// A file (or folder) of another data set whose content is not what it should be.
+    #[error("{path}: {message}")]
+    Format { path: String, message: String },
 }

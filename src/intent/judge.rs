@@ -3,20 +3,12 @@
 //! AdaGrad on EmpatheticIntents' lexically extended data (Welivita & Pu 2020). It is the "correct" step of Intent
 //! Twice and the intent metric, so it stays frozen and separate from the generator.
 
-use crate::data::INTENTS;
 use crate::sparse::linear::HashedLinear;
 
 pub use crate::data::N_INTENTS;
+pub use crate::data::intents::{Labelled, intent_of_file, parse_lines};
 const BITS: u32 = 18;
 const MAGIC: &[u8; 8] = b"RDINT01\0";
-
-/// One labelled reply.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Labelled {
-    pub text: String,
-    /// Index into [`INTENTS`] (below [`N_INTENTS`]).
-    pub intent: usize,
-}
 
 /// Lower-cased words and punctuation marks.
 pub(crate) fn words(text: &str) -> Vec<String> {
@@ -115,29 +107,6 @@ impl IntentJudge {
 }
 
 pub use crate::metrics::accuracy_macro_f1;
-
-/// The intent index of a file name of the EmpatheticIntents data (`acknowleding` is the source's spelling).
-pub fn intent_of_file(stem: &str) -> Option<usize> {
-    let name = if stem == "acknowleding" {
-        "acknowledging"
-    } else {
-        stem
-    };
-    INTENTS[..N_INTENTS].iter().position(|i| *i == name)
-}
-
-/// The replies of one intent file: `<id> <SEP> text` lines (lexically extended data) or plain lines (manual
-/// annotations); blank lines are skipped.
-pub fn parse_lines(text: &str, intent: usize) -> Vec<Labelled> {
-    text.lines()
-        .map(|l| l.split_once("<SEP>").map_or(l, |(_, t)| t).trim())
-        .filter(|t| !t.is_empty())
-        .map(|t| Labelled {
-            text: t.to_string(),
-            intent,
-        })
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,26 +1,11 @@
 //! What a run reads besides the data: the lexicons and the reason tagger.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{DEFAULT_LEXICON_DIR, ReasonTags};
+use super::ReasonTags;
+use crate::data::files::{read_annotations, read_lexicon};
 use crate::reason::ReasonTagger;
-use crate::train::{Reading, Result, TrainError, fail};
-
-/// The Empath and VADER lexicons from `dir` (default [`DEFAULT_LEXICON_DIR`]).
-pub fn read_lexicon(dir: Option<&Path>) -> Result<crate::reason::era::Lexicon> {
-    let dir = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEXICON_DIR));
-    let read = |p: PathBuf| {
-        std::fs::read_to_string(&p).reading(|| {
-            format!("cannot read lexicon {} (pass --lexicons DIR holding vader/vader_lexicon.txt and empath/categories.tsv)", p.display())
-        })
-    };
-    Ok(crate::reason::era::Lexicon::parse(
-        &read(dir.join("vader/vader_lexicon.txt"))?,
-        &read(dir.join("empath/categories.tsv"))?,
-    ))
-}
+use crate::train::{Reading, Result, TrainError};
 
 /// The run's reason tagger (`train.reason_tags`).
 pub(super) fn reason_tagger(tags: &ReasonTags, lexicons: Option<&Path>) -> Result<ReasonTagger> {
@@ -39,33 +24,6 @@ pub(super) fn reason_tagger(tags: &ReasonTags, lexicons: Option<&Path>) -> Resul
             ReasonTagger::from_era(model).map_err(|e| TrainError::file(path, e))?
         }
     })
-}
-
-/// EmpatheticIntents' `empatheticdialogues_annotated/` folder: every `<emotion>.csv` in it.
-pub fn read_annotations(dir: &Path) -> Result<crate::intent::labels::Annotations> {
-    let mut ann = crate::intent::labels::Annotations::default();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .reading(|| {
-            format!(
-                "cannot read intent annotations {} (EmpatheticIntents' empatheticdialogues_annotated/ folder)",
-                dir.display()
-            )
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        fail!(
-            "{} holds no <emotion>.csv files (expected EmpatheticIntents' empatheticdialogues_annotated/)",
-            dir.display()
-        );
-    }
-    for f in &files {
-        let text = std::fs::read_to_string(f).reading(|| format!("cannot read {}", f.display()))?;
-        ann.add_csv(&text).map_err(|e| TrainError::file(f, e))?;
-    }
-    Ok(ann)
 }
 
 /// An intent judge file (`reflectdiffu intent train`).

@@ -13,10 +13,12 @@ pub mod rl;
 mod setup;
 pub mod step;
 
+pub use crate::data::files::DEFAULT_LEXICON_DIR;
+use crate::data::files::read_lexicon;
 pub use config::{ConfigError, ReasonTags, RunConfig, TrainConfig};
 pub use error::TrainError;
 pub(crate) use error::{Reading, Result, fail};
-pub use inputs::{label_intents, read_annotations, read_judge, read_lexicon};
+pub use inputs::{label_intents, read_judge};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -34,9 +36,6 @@ use crate::data::samples;
 use crate::inputs::{EncodedSample, encode_sample};
 use crate::model::ReflectDiffu;
 use crate::tokenizer::PAD;
-
-/// Where the Empath and VADER lexicons are read from when the run starts.
-pub const DEFAULT_LEXICON_DIR: &str = "../shared/data/lexicons";
 
 pub struct TrainOptions {
     /// Required for a new run; on `--resume` the checkpoint's own config.json is used.
