@@ -69,6 +69,21 @@ fn synthetic_batch(cfg: &RunConfig) -> Vec<EncodedSample> {
         .collect()
 }
 
+/// The supervised step's options of the benchmarks: every sample at full length, no contrastive term, no intent
+/// dropout (so the work does not depend on the draw).
+fn step_options(cfg: &RunConfig) -> StepOptions {
+    StepOptions {
+        block: cfg.model.block(),
+        diffusion_weight: 1.0,
+        emotion_weight: 1.0,
+        trim: false,
+        contrastive_weight: 0.0,
+        contrastive_temperature: 1.0,
+        intent_dropout: 0.0,
+        intent_weight: cfg.train.intent_weight,
+    }
+}
+
 fn train_step(c: &mut Criterion) {
     // BENCH_CHECKPOINT=DIR measures the step at that checkpoint's config (shapes, block length, options).
     let dir = std::env::var("BENCH_CHECKPOINT").unwrap_or(checkpoint::DEFAULT_CHECKPOINT.into());
@@ -84,16 +99,7 @@ fn train_step(c: &mut Criterion) {
         c.bench_function(&format!("train_step_shipped_config/{name}"), |b| {
             b.iter(|| {
                 let m = model.take().unwrap();
-                let opts = StepOptions {
-                    block: cfg.model.block(),
-                    diffusion_weight: 1.0,
-                    emotion_weight: 1.0,
-                    trim: false,
-                    contrastive_weight: 0.0,
-                    contrastive_temperature: 1.0,
-                    intent_dropout: 0.0,
-                    intent_weight: cfg.train.intent_weight,
-                };
+                let opts = step_options(&cfg);
                 let losses = forward(&m, &refs, None, &opts, &mut rng, &device);
                 let _ = losses.total.clone().into_scalar::<f32>();
                 let mut grads = GradientsParams::from_grads(losses.total.backward(), &m);
@@ -114,16 +120,7 @@ fn train_step_phases(c: &mut Criterion) {
         .expect("a checkpoint's config.json");
     let batch = synthetic_batch(&cfg);
     let refs: Vec<&EncodedSample> = batch.iter().collect();
-    let opts = StepOptions {
-        block: cfg.model.block(),
-        diffusion_weight: 1.0,
-        emotion_weight: 1.0,
-        trim: false,
-        contrastive_weight: 0.0,
-        contrastive_temperature: 1.0,
-        intent_dropout: 0.0,
-        intent_weight: cfg.train.intent_weight,
-    };
+    let opts = step_options(&cfg);
     for (name, device) in devices() {
         let device = device.autodiff();
         for phase in ["forward", "backward", "optimizer"] {
