@@ -8,13 +8,15 @@
 //! judge and the ERA tagger share, [`intent`] the intent judge, labels and policy, [`inputs`] turns text into the
 //! network's inputs, [`model`] the encoder and the denoiser (tensors only), [`diffusion`] the masking process, its
 //! loss and the samplers, [`inference`] turns a conversation into a reply, [`safety`] is the crisis rule and
-//! [`present`] what every front end shows. File-system code (checkpoints, training, evaluation, export,
+//! [`present`] what every front end shows; [`format`] is the error of every format reader and config validator.
+//! File-system code (checkpoints, training, evaluation, export,
 //! [`output`] files, the CLI) sits behind the default `cli` feature so that the rest builds for
 //! `wasm32-unknown-unknown`.
 
 pub mod data;
 pub mod diffusion;
 pub mod emotion;
+pub mod format;
 pub mod inference;
 pub mod inputs;
 pub mod intent;

@@ -139,7 +139,9 @@ pub enum IntentPriorArg {
 }
 
 fn check_intent(name: &str) -> Result<String, String> {
-    crate::intent::policy::IntentChoice::parse(name, true, false).map(|_| name.to_string())
+    crate::intent::policy::IntentChoice::parse(name, true, false)
+        .map(|_| name.to_string())
+        .map_err(|e| e.0)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

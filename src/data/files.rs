@@ -106,7 +106,7 @@ pub fn read_annotations(dir: &Path) -> Result<Annotations, DataError> {
         ann.add_csv(&read_text(f, "")?)
             .map_err(|message| DataError::Format {
                 path: f.display().to_string(),
-                message,
+                message: message.to_string(),
             })?;
     }
     Ok(ann)
@@ -144,6 +144,6 @@ pub fn read_reccon(
     let text = read_text(&path, hint)?;
     crate::reason::reccon::reccon_examples(&text, tokenizer).map_err(|message| DataError::Format {
         path: path.display().to_string(),
-        message,
+        message: message.to_string(),
     })
 }

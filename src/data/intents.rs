@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::{Conversation, INTENTS, N_INTENTS};
+use crate::format::Invalid;
 
 /// One labelled reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,24 +61,24 @@ fn records(text: &str) -> Vec<String> {
 
 impl Annotations {
     /// Adds one `<emotion>.csv` (`Dialog_ID,Type,Actor,Text,Label`).
-    pub fn add_csv(&mut self, text: &str) -> Result<(), String> {
+    pub fn add_csv(&mut self, text: &str) -> Result<(), Invalid> {
         for (i, rec) in records(text).into_iter().enumerate() {
             let f = csv_fields(&rec);
             if i == 0 {
                 if f.first().map(String::as_str) != Some("Dialog_ID") {
-                    return Err(format!(
+                    return Err(Invalid::from(format!(
                         "expected the header Dialog_ID,Type,Actor,Text,Label, found `{}`",
                         rec.chars().take(60).collect::<String>()
-                    ));
+                    )));
                 }
                 continue;
             }
             if f.len() != 5 {
-                return Err(format!(
+                return Err(Invalid::from(format!(
                     "record {}: expected 5 fields, found {}",
                     i + 1,
                     f.len()
-                ));
+                )));
             }
             if f[1] == "utterance" {
                 self.utterances

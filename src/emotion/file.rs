@@ -2,6 +2,7 @@
 
 use super::{BAG_BITS, BITS, CLASSES, FILE, LexicalEmotion};
 use crate::emotion::bag::EmbeddingBag;
+use crate::format::Invalid;
 use crate::sparse::linear::HashedLinear;
 
 /// Regression only (β, idf, weights); still read.
@@ -46,7 +47,7 @@ impl LexicalEmotion {
     }
 
     /// Reads any layout this module writes or wrote (v3 or the regression-only v2, f32 or f16).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Invalid> {
         let bad = || {
             format!(
                 "not a lexical emotion reader ({FILE}, written by `reflectdiffu emotion train`)"
@@ -58,7 +59,7 @@ impl LexicalEmotion {
             m if m == MAGIC_F16 => (2, true),
             m if m == MAGIC_V2 => (4, false),
             m if m == MAGIC_V2_F16 => (2, false),
-            _ => return Err(bad()),
+            _ => return Err(Invalid::from(bad())),
         };
         let word = |i: usize| -> Result<[u8; 4], String> {
             bytes
@@ -88,7 +89,7 @@ impl LexicalEmotion {
             || dim > 1024
             || bytes.len() != head + width * (buckets * (1 + CLASSES) + bag_len)
         {
-            return Err(bad());
+            return Err(Invalid::from(bad()));
         }
         let values: Vec<f32> = bytes[head..]
             .chunks_exact(width)

@@ -109,7 +109,8 @@ pub fn model_config_from_json(json: &[u8]) -> Result<ModelConfig, InferenceError
         .ok_or_else(|| InferenceError::Config("no `model` section".into()))?;
     let cfg: ModelConfig =
         serde_json::from_value(model).map_err(|e| InferenceError::Config(e.to_string()))?;
-    cfg.validate().map_err(InferenceError::Config)?;
+    cfg.validate()
+        .map_err(|e| InferenceError::Config(e.to_string()))?;
     Ok(cfg)
 }
 
@@ -148,7 +149,8 @@ impl Responder {
             config,
             blank_tokens: tokenizer.blank_tokens(),
             tokenizer,
-            tagger: ReasonTagger::from_bytes(reasons).map_err(InferenceError::Config)?,
+            tagger: ReasonTagger::from_bytes(reasons)
+                .map_err(|e| InferenceError::Config(e.to_string()))?,
             device: device.clone(),
             intent: IntentChoice::default(),
             knows_intents,

@@ -97,7 +97,7 @@ impl IntentJudge {
         self.model.to_bytes(MAGIC)
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::format::Invalid> {
         HashedLinear::from_bytes(bytes, MAGIC, N_INTENTS, BITS)
             .map(|model| Self { model })
             .ok_or_else(|| {

@@ -31,7 +31,7 @@ impl Default for IntentChoice {
 impl IntentChoice {
     /// Parses an intent name, "auto" (the policy, with or without the prior, drawn or the most probable) or
     /// "unknown"; the error lists what is accepted.
-    pub fn parse(name: &str, prior: bool, sample: bool) -> Result<Self, String> {
+    pub fn parse(name: &str, prior: bool, sample: bool) -> Result<Self, crate::format::Invalid> {
         match name {
             "auto" => Ok(Self::Policy { prior, sample }),
             _ => INTENTS
@@ -39,10 +39,10 @@ impl IntentChoice {
                 .position(|i| *i == name)
                 .map(Self::Fixed)
                 .ok_or_else(|| {
-                    format!(
+                    crate::format::Invalid(format!(
                         "unknown intent `{name}`; choose auto, {} or unknown",
                         INTENTS[..N_INTENTS].join(", ")
-                    )
+                    ))
                 }),
         }
     }
@@ -171,7 +171,7 @@ mod tests {
         );
         let err = IntentChoice::parse("hugging", true, false).unwrap_err();
         assert!(
-            err.contains("hugging") && err.contains("consoling"),
+            err.0.contains("hugging") && err.0.contains("consoling"),
             "{err}"
         );
     }

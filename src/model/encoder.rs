@@ -127,9 +127,9 @@ impl EmotionContagionEncoder {
         let [batch, len] = ids.dims();
         let device = ids.device();
         let positions = super::positions(batch, len, &device);
-        let reason_bias = (self.reason_bias != 0.0).then(|| {
-            reasons.clone().equal_elem(crate::reason::EM as i64).float() * self.reason_bias
-        });
+        // Reason tags are 0 (`<noem>`) or 1 (`<em>`, crate::reason::EM): as floats they are the mask itself.
+        let reason_bias =
+            (self.reason_bias != 0.0).then(|| reasons.clone().float() * self.reason_bias);
         let x = self.word.forward(ids)
             + self.position.forward(positions)
             + self.reason.forward(reasons)

@@ -14,6 +14,7 @@ pub use encoder::{
     EmotionContagionEncoder, EncoderConfig, EncoderOutput, ROLE_LISTENER, ROLE_NONE, ROLE_SPEAKER,
 };
 
+use crate::format::Invalid;
 use burn::prelude::*;
 
 /// Everything that fixes the network's shape. The field defaults are the first recipe's (d_model 192, d_ff 768,
@@ -81,7 +82,7 @@ pub struct ReflectDiffu {
 
 impl ModelConfig {
     /// Checks values a user may get wrong in a config file; the message says which field and why.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         let positive = [
             ("vocab_size", self.vocab_size),
             ("d_model", self.d_model),
@@ -93,52 +94,52 @@ impl ModelConfig {
         ];
         for (name, v) in positive {
             if v == 0 {
-                return Err(format!("model.{name} must be at least 1"));
+                return Err(Invalid::from(format!("model.{name} must be at least 1")));
             }
         }
         if !self.d_model.is_multiple_of(self.n_heads) {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "model.d_model ({}) must be divisible by model.n_heads ({})",
                 self.d_model, self.n_heads
-            ));
+            )));
         }
         if self.max_context_len < 3 {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "model.max_context_len must be at least 3 ([BOS], a turn marker and one token), found {}",
                 self.max_context_len
-            ));
+            )));
         }
         if self.max_reply_len < 2 {
             return Err("model.max_reply_len must be at least 2 (one token and [EOS])".into());
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "model.dropout must be in [0, 1), found {}",
                 self.dropout
-            ));
+            )));
         }
         if let Some(b) = self.reason_bias
             && !b.is_finite()
         {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "model.reason_bias must be a finite number or null, found {b}"
-            ));
+            )));
         }
         if let Some(b) = self.block_len
             && (b == 0 || !self.max_reply_len.is_multiple_of(b))
         {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "model.block_len ({b}) must be at least 1 and divide model.max_reply_len ({}); null = one block",
                 self.max_reply_len
-            ));
+            )));
         }
         match self.weight_count() {
             Some(n) if n <= MAX_WEIGHTS => Ok(()),
-            _ => Err(format!(
+            _ => Err(Invalid::from(format!(
                 "the model would have more than {MAX_WEIGHTS} weights (d_model {}, d_ff {}, vocab_size {}, \
                  {} + {} layers); choose smaller sizes",
                 self.d_model, self.d_ff, self.vocab_size, self.encoder_layers, self.decoder_layers
-            )),
+            ))),
         }
     }
 

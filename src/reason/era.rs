@@ -15,6 +15,7 @@ pub use super::lexicon::Lexicon;
 pub use super::reccon::{Example, reccon_examples};
 
 use super::lexicon::EMPATH_EMOTION_CATEGORIES;
+use crate::format::Invalid;
 
 /// Hashed feature space (2^18 weights, 1 MB as f32).
 const FEATURE_BITS: u32 = 18;
@@ -239,12 +240,12 @@ impl EraModel {
         out
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Invalid> {
         let n = 1usize << FEATURE_BITS;
         if bytes.len() != MAGIC.len() + 5 + 4 * n || !bytes.starts_with(MAGIC) {
-            return Err(
-                "not an ERA tagger file (era.bin written by `reflectdiffu era train`)".into(),
-            );
+            return Err(Invalid::from(
+                "not an ERA tagger file (era.bin written by `reflectdiffu era train`)",
+            ));
         }
         let th = f32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
         let weights = bytes[13..]

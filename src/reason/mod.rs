@@ -13,6 +13,7 @@ pub mod reccon;
 
 pub use lexicon::{EMPATH_EMOTION_CATEGORIES, VADER_MIN_ABS_VALENCE};
 
+use crate::format::Invalid;
 use std::collections::HashSet;
 
 /// `<noem>` tag id.
@@ -56,13 +57,12 @@ impl ReasonTagger {
 
     /// A trained ERA tagger; it must not need the lexicons (`era train --no-lexicon`), which a checkpoint does
     /// not carry.
-    pub fn from_era(model: era::EraModel) -> Result<Self, String> {
+    pub fn from_era(model: era::EraModel) -> Result<Self, Invalid> {
         if model.uses_lexicon {
-            return Err(
+            return Err(Invalid::from(
                 "this ERA tagger reads lexicon features; train one with `reflectdiffu era train --no-lexicon` \
-                 to use it in a model"
-                    .into(),
-            );
+                 to use it in a model",
+            ));
         }
         Ok(Self {
             kind: Kind::Era(Box::new(model)),
@@ -83,7 +83,7 @@ impl ReasonTagger {
     }
 
     /// A checkpoint's tagger file: an ERA tagger (`era.bin` format) or a word list (UTF-8 text).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Invalid> {
         if bytes.starts_with(era::MAGIC) {
             return Self::from_era(era::EraModel::from_bytes(bytes)?);
         }

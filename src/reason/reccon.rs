@@ -15,7 +15,7 @@ pub struct Example {
 pub fn reccon_examples(
     json: &str,
     tokenizer: &crate::tokenizer::TextTokenizer,
-) -> Result<Vec<Example>, String> {
+) -> Result<Vec<Example>, crate::format::Invalid> {
     let root: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("not valid JSON: {e}"))?;
     let dialogues = root

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::format::Invalid;
 use crate::model::ModelConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,19 +158,21 @@ impl RunConfig {
                 path: p.clone(),
                 message: format!("{}: {}", e.path(), e.inner()),
             })?;
-        cfg.validate()
-            .map_err(|message| ConfigError::Invalid { path: p, message })?;
+        cfg.validate().map_err(|e| ConfigError::Invalid {
+            path: p,
+            message: e.0,
+        })?;
         Ok(cfg)
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         self.model.validate()?;
         let t = &self.train;
         if self.model.vocab_size < 300 {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "model.vocab_size must be at least 300 (256 bytes + specials), found {}",
                 self.model.vocab_size
-            ));
+            )));
         }
         for (name, v) in [
             ("batch_size", t.batch_size),
@@ -179,33 +182,36 @@ impl RunConfig {
             ("checkpoint_every", t.checkpoint_every),
         ] {
             if v == 0 {
-                return Err(format!("train.{name} must be at least 1"));
+                return Err(Invalid::from(format!("train.{name} must be at least 1")));
             }
         }
         if t.max_steps == Some(0) || t.train_samples == Some(0) || t.valid_samples == Some(0) {
             return Err("train.max_steps, train.train_samples and train.valid_samples must be null or at least 1".into());
         }
         if !(t.lr > 0.0 && t.lr < 1.0) {
-            return Err(format!("train.lr must be in (0, 1), found {}", t.lr));
+            return Err(Invalid::from(format!(
+                "train.lr must be in (0, 1), found {}",
+                t.lr
+            )));
         }
         if let Some(m) = t.max_minutes
             && !(m > 0.0 && m.is_finite())
         {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "train.max_minutes must be a finite number > 0 or null, found {m}"
-            ));
+            )));
         }
         if !(t.grad_clip > 0.0 && t.grad_clip.is_finite()) {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "train.grad_clip must be a finite number > 0, found {}",
                 t.grad_clip
-            ));
+            )));
         }
         if !(t.contrastive_temperature > 0.0 && t.contrastive_temperature.is_finite()) {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "train.contrastive_temperature must be a finite number > 0, found {}",
                 t.contrastive_temperature
-            ));
+            )));
         }
         for (name, v) in [
             ("weight_decay", t.weight_decay),
@@ -215,34 +221,33 @@ impl RunConfig {
             ("intent_weight", t.intent_weight),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
-                return Err(format!(
+                return Err(Invalid::from(format!(
                     "train.{name} must be a finite number ≥ 0, found {v}"
-                ));
+                )));
             }
         }
         if !(0.0..=1.0).contains(&t.intent_dropout) {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "train.intent_dropout must be in [0, 1], found {}",
                 t.intent_dropout
-            ));
+            )));
         }
         if !(t.mlm_mask_rate > 0.0 && t.mlm_mask_rate < 1.0) {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "train.mlm_mask_rate must be in (0, 1), found {}",
                 t.mlm_mask_rate
-            ));
+            )));
         }
         if t.max_steps.is_some_and(|m| t.mlm_steps >= m) {
-            return Err(format!(
+            return Err(Invalid::from(format!(
                 "train.mlm_steps ({}) must be below train.max_steps: pre-training counts in the run's steps",
                 t.mlm_steps
-            ));
+            )));
         }
         if self.model.intent_policy == Some(true) && t.intent_labels.is_none() {
-            return Err(
-                "model.intent_policy needs train.intent_labels (EmpatheticIntents' empatheticdialogues_annotated/ folder) to learn from"
-                    .into(),
-            );
+            return Err(Invalid::from(
+                "model.intent_policy needs train.intent_labels (EmpatheticIntents' empatheticdialogues_annotated/ folder) to learn from",
+            ));
         }
         if t.intent_judge.is_some() && t.intent_labels.is_none() {
             return Err("train.intent_judge labels what train.intent_labels leaves open; set train.intent_labels too".into());

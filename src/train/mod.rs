@@ -128,7 +128,7 @@ fn prepare(opts: &TrainOptions) -> Result<(RunConfig, RunData)> {
     if opts.max_steps.is_some() || opts.max_minutes.is_some() {
         // The overrides are checked like the config's own values (e.g. `--max-steps` must leave room after
         // `train.mlm_steps`).
-        cfg.validate().map_err(TrainError::Run)?;
+        cfg.validate().map_err(|e| TrainError::Run(e.0))?;
     }
     let (t, m) = (&cfg.train, &cfg.model);
     let split = |convs: &[crate::data::Conversation], limit: Option<usize>| {

@@ -17,6 +17,7 @@ use crate::data::INTENTS;
 use crate::data::files::{load_split, resolve_data_dir};
 use crate::data::samples;
 use crate::diffusion::sampler::SamplerConfig;
+use crate::format::Invalid;
 use crate::inputs::encode_sample;
 use crate::train::step::StepOptions;
 use crate::train::{Reading, Result, TrainError, fail};
@@ -87,7 +88,7 @@ impl RlConfig {
         Ok(file.rl)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         for (name, v) in [
             ("steps", self.steps),
             ("contexts", self.contexts),
@@ -97,16 +98,19 @@ impl RlConfig {
             ("checkpoint_every", self.checkpoint_every),
         ] {
             if v == 0 {
-                return Err(format!("rl.{name} must be at least 1"));
+                return Err(Invalid::from(format!("rl.{name} must be at least 1")));
             }
         }
         if self.group < 2 {
-            return Err(
-                "rl.group must be at least 2: the advantage compares the replies of a group".into(),
-            );
+            return Err(Invalid::from(
+                "rl.group must be at least 2: the advantage compares the replies of a group",
+            ));
         }
         if !(self.lr > 0.0 && self.lr < 1.0) {
-            return Err(format!("rl.lr must be in (0, 1), found {}", self.lr));
+            return Err(Invalid::from(format!(
+                "rl.lr must be in (0, 1), found {}",
+                self.lr
+            )));
         }
         let w = self.reward;
         for (name, v) in [
@@ -121,7 +125,9 @@ impl RlConfig {
             ("reward.fluency", w.fluency),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
-                return Err(format!("rl.{name} must be a finite number ≥ 0, found {v}"));
+                return Err(Invalid::from(format!(
+                    "rl.{name} must be a finite number ≥ 0, found {v}"
+                )));
             }
         }
         Ok(())
