@@ -505,3 +505,33 @@ fn a_jsonl_file_that_starts_with_a_byte_order_mark_is_read() {
     assert!(ok, "{err}");
     assert!(stdout.contains("\"reply\""), "{stdout}");
 }
+
+#[test]
+fn sample_input_answers_each_line_of_a_pipe_as_it_arrives() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command as Process, Stdio};
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("reflectdiffu"))
+        .args(["sample", "--steps", "2", "--input", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{{\"context\": [\"My dog died.\"]}}").unwrap();
+    stdin.flush().unwrap();
+    // The pipe stays open: the answer must come before it closes (a reader of the whole input would wait).
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first).unwrap();
+        tx.send(first).unwrap();
+    });
+    let first = rx.recv_timeout(std::time::Duration::from_secs(120));
+    drop(stdin);
+    child.wait().unwrap();
+    let first = first.expect("no answer while the pipe was open");
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert!(v["reply"].is_string(), "{first}");
+}

@@ -1,6 +1,6 @@
 //! `sample` (one-shot and JSONL batch) and `chat` (interactive, keeps the history).
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 
 use anyhow::{Context, bail};
 use serde_json::json;
@@ -101,44 +101,106 @@ fn parse_line(bytes: &[u8]) -> Result<Vec<String>, String> {
     Ok(turns)
 }
 
-fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Result<()> {
-    let mut bytes = Vec::new();
-    if input.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read stdin")?;
+/// The lines of a JSON Lines input as they arrive, read on a thread of their own: the answering loop takes every
+/// line already waiting (from a file, a batch at a time) but never waits for more than one (from a pipe, each line
+/// is answered as soon as it comes). The channel is bounded, so memory does not grow with the input.
+fn spawn_reader(
+    input: &std::path::Path,
+) -> anyhow::Result<std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>> {
+    let mut reader: Box<dyn BufRead + Send> = if input.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
-        bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    }
+        let file = std::fs::File::open(input)
+            .with_context(|| format!("cannot read {}", input.display()))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel(4 * crate::inference::BATCH_ROWS);
+    std::thread::spawn(move || {
+        loop {
+            let mut line = Vec::new();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    if tx.send(Ok(line)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    Ok(rx)
+}
+
+fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Result<()> {
     let name = if input.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
         input.display().to_string()
     };
-    // A UTF-8 byte-order mark (some editors write one) is not part of the first line.
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
-    // (line index from 0, parsed context); blank lines are skipped but still count, so that a line's seed is
-    // `--seed + line index` whatever the lines around it hold.
-    let mut parsed: Vec<(usize, Result<Vec<String>, String>)> = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        let l = l.strip_suffix(b"\r").unwrap_or(l);
-        if l.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        parsed.push((i, parse_line(l)));
-    }
     let responder = load(sampling)?;
+    let lines = spawn_reader(input)?;
+    let cfg = sampling.sampler();
+    let (mut index, mut total, mut failed) = (0usize, 0usize, 0usize);
+    let mut stdout = std::io::stdout().lock();
+    while let Ok(first) = lines.recv() {
+        let mut chunk = vec![first];
+        while chunk.len() < crate::inference::BATCH_ROWS {
+            match lines.try_recv() {
+                Ok(line) => chunk.push(line),
+                Err(_) => break,
+            }
+        }
+        // (line index from 0, parsed context); blank lines are skipped but still count, so that a line's seed is
+        // `--seed + line index` whatever the lines around it hold.
+        let mut parsed: Vec<(usize, Result<Vec<String>, String>)> = Vec::new();
+        for line in chunk {
+            let line = line.with_context(|| format!("cannot read {name}"))?;
+            let i = index;
+            index += 1;
+            let mut l = line.as_slice();
+            if i == 0 {
+                // A UTF-8 byte-order mark (some editors write one) is not part of the first line.
+                l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
+            }
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            if l.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            parsed.push((i, parse_line(l)));
+        }
+        total += parsed.len();
+        failed += answer_lines(&responder, &cfg, &parsed, &name, &mut stdout)?;
+        stdout.flush()?;
+    }
+    if failed > 0 {
+        bail!("{failed} of {total} lines of {name} could not be answered (see the messages above)");
+    }
+    Ok(())
+}
+
+/// Answers the parsed lines of one chunk, in order, one JSON object per line (an error object for a line that
+/// could not be answered); returns how many failed.
+fn answer_lines(
+    responder: &Responder,
+    cfg: &crate::diffusion::sampler::SamplerConfig,
+    parsed: &[(usize, Result<Vec<String>, String>)],
+    name: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
     let good: Vec<(usize, &[String])> = parsed
         .iter()
         .filter_map(|(i, r)| r.as_ref().ok().map(|c| (*i, c.as_slice())))
         .collect();
-    let mut answers = responder
-        .respond_each(&good, &sampling.sampler())?
-        .into_iter();
+    let mut answers = responder.respond_each(&good, cfg)?.into_iter();
     let mut failed = 0;
-    let mut stdout = std::io::stdout().lock();
-    for (i, r) in &parsed {
+    for (i, r) in parsed {
         let line = i + 1;
         let answer = match r {
             Ok(context) => answers
@@ -156,7 +218,7 @@ fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Res
                     &format!("{name}:{line}"),
                 );
                 writeln!(
-                    stdout,
+                    out,
                     "{}",
                     reply_json(&reply, &safety::assess_turns(context))
                 )?;
@@ -164,17 +226,11 @@ fn sample_jsonl(input: &std::path::Path, sampling: &SamplingArgs) -> anyhow::Res
             Err(e) => {
                 failed += 1;
                 eprintln!("{name}:{line}: {e}");
-                writeln!(stdout, "{}", json!({"line": line, "error": e}))?;
+                writeln!(out, "{}", json!({"line": line, "error": e}))?;
             }
         }
     }
-    if failed > 0 {
-        bail!(
-            "{failed} of {} lines of {name} could not be answered (see the messages above)",
-            parsed.len()
-        );
-    }
-    Ok(())
+    Ok(failed)
 }
 
 pub fn chat(args: ChatArgs) -> anyhow::Result<()> {
