@@ -165,3 +165,35 @@ fn tokenizer_train_writes_a_loadable_tokenizer_json() {
     let enc = tok.encode("Are you fine now?").unwrap();
     assert_eq!(tok.decode(&enc.ids).unwrap(), "are you fine now?");
 }
+
+#[test]
+fn ed_converted_to_a_conversations_file_reads_back_as_the_same_samples() {
+    use reflectdiffu::data::conversations::read_conversations;
+    use reflectdiffu::data::files::load_split;
+    use reflectdiffu::data::samples;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ed.jsonl");
+    assert_cmd::Command::cargo_bin("reflectdiffu")
+        .unwrap()
+        .args([
+            "data",
+            "convert",
+            "--from",
+            "ed",
+            "--data",
+            "tests/fixtures/ed",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let file = std::fs::read(&out).unwrap();
+    for split in ["train", "valid", "test"] {
+        let mut ed = load_split(std::path::Path::new("tests/fixtures/ed"), split).unwrap();
+        // (conversations without a listener turn give no sample and are left out of the file)
+        ed.retain(|c| c.turns.len() >= 2);
+        let back = read_conversations(file.as_slice(), "ed.jsonl", Some(split)).unwrap();
+        assert_eq!(back, ed, "{split}");
+        assert_eq!(samples(&back, 6), samples(&ed, 6), "{split}");
+    }
+}

@@ -38,6 +38,35 @@ pub fn stats(data: Option<&Path>, json: bool) -> anyhow::Result<()> {
 /// allocate (4,000,000,000 asked for 283 GB and aborted).
 pub const MAX_VOCAB: usize = 200_000;
 
+/// `data convert --from ed`: every split of ED as one conversations file, each conversation with its split.
+pub fn convert_ed(data: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+    use crate::data::conversations::ConversationLine;
+    let file = crate::output::OutputFile::check_new(out)?;
+    let dir = resolve_data_dir(data)?;
+    let mut text = String::new();
+    let (mut count, mut skipped) = (0, 0);
+    for split in SPLITS {
+        for c in load_split(&dir, split)? {
+            // A conversation without a listener turn has no sample to give, and the format refuses it.
+            if c.turns.len() < 2 {
+                skipped += 1;
+                continue;
+            }
+            text.push_str(&serde_json::to_string(
+                &ConversationLine::from_conversation(&c, split),
+            )?);
+            text.push('\n');
+            count += 1;
+        }
+    }
+    file.write(text.as_bytes())?;
+    eprintln!(
+        "wrote {count} conversations to {} (left out {skipped} with no listener turn, which give no sample)",
+        out.display()
+    );
+    Ok(())
+}
+
 pub fn train_tokenizer(data: Option<&Path>, out: &Path, vocab_size: usize) -> anyhow::Result<()> {
     if vocab_size < 300 {
         anyhow::bail!(

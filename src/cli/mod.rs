@@ -141,6 +141,19 @@ pub enum DataCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a data set as a conversations file (JSON Lines, one conversation per line; the format is in
+    /// `src/data/conversations.rs` and README's "Your own conversations").
+    Convert {
+        /// The data set to convert (only EmpatheticDialogues so far).
+        #[arg(long, value_parser = ["ed"])]
+        from: String,
+        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The file to write; each conversation carries its split.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Recall and false alarms of the crisis rule on its evaluation set (crisis messages by warning-sign
     /// category and near misses), by split and category.
     CrisisEval {
@@ -278,6 +291,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }) => data::intents(data.as_deref(), annotations.as_deref(), &split, json),
         Command::Data(DataCommand::Safety { data, split, json }) => {
             data::safety_rate(data.as_deref(), &split, json)
+        }
+        Command::Data(DataCommand::Convert { from: _, data, out }) => {
+            data::convert_ed(data.as_deref(), &out)
         }
         Command::Data(DataCommand::CrisisEval { file, json }) => {
             data::crisis_eval(file.as_deref(), json)

@@ -2,6 +2,7 @@
 //!
 //! A sample is one listener turn (even `utterance_idx`) with up to K previous turns as its context.
 
+pub mod conversations;
 mod ed;
 #[cfg(feature = "cli")]
 pub mod files;

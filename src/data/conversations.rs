@@ -1,0 +1,228 @@
+//! The conversations file: your own dialogues in JSON Lines, one conversation per line, read into the same
+//! [`Conversation`]s as EmpatheticDialogues (so the same sample builder serves both):
+//!
+//! ```json
+//! {"id": "c1", "split": "train", "emotion": "afraid", "situation": "…",
+//!  "turns": [{"speaker": "speaker", "text": "I heard a noise downstairs last night."},
+//!            {"speaker": "listener", "text": "Oh no, what was it?", "intent": "questioning"}]}
+//! ```
+//!
+//! `turns` alternate, the person telling what happened (`speaker`) first; `id`, `split` (`train` / `valid` /
+//! `test`), `situation` and each listener turn's `intent` are optional; `emotion` is one of ED's 32 labels.
+//! `reflectdiffu data convert --from ed` writes ED in this format.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Conversation, DataError, EMOTIONS, INTENTS, N_INTENTS};
+
+/// One line of a conversations file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
+    pub emotion: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub situation: Option<String>,
+    pub turns: Vec<Turn>,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    /// `speaker` (the person telling what happened) or `listener`.
+    pub speaker: String,
+    pub text: String,
+    /// A listener turn's empathetic intent, one of the 9 names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+}
+
+impl ConversationLine {
+    /// ED's conversation in this format (turns alternate, the speaker's first).
+    pub fn from_conversation(c: &Conversation, split: &str) -> Self {
+        Self {
+            id: Some(c.id.clone()),
+            split: Some(split.to_string()),
+            emotion: EMOTIONS[c.emotion].to_string(),
+            situation: Some(c.situation.clone()),
+            turns: c
+                .turns
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Turn {
+                    speaker: if i % 2 == 0 { "speaker" } else { "listener" }.into(),
+                    text: t.clone(),
+                    intent: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The conversation, checked: a known emotion, alternating roles starting with the speaker, no empty turn,
+    /// at least one listener turn, known intents. `index` names the conversation in messages (its line number
+    /// gives its default id).
+    pub fn into_conversation(self, index: usize) -> Result<Conversation, String> {
+        let emotion = EMOTIONS
+            .iter()
+            .position(|e| *e == self.emotion)
+            .ok_or_else(|| {
+                format!(
+                    "unknown emotion `{}`; the known ones are {}",
+                    self.emotion,
+                    EMOTIONS.join(", ")
+                )
+            })?;
+        let mut turns = Vec::with_capacity(self.turns.len());
+        for (i, t) in self.turns.into_iter().enumerate() {
+            let want = if i % 2 == 0 { "speaker" } else { "listener" };
+            if t.speaker != want {
+                return Err(format!(
+                    "turn {} is `{}` but should be `{want}`: turns alternate, the speaker's first",
+                    i + 1,
+                    t.speaker
+                ));
+            }
+            if t.text.trim().is_empty() {
+                return Err(format!("turn {} is empty", i + 1));
+            }
+            if let Some(intent) = &t.intent
+                && !INTENTS[..N_INTENTS].contains(&intent.as_str())
+            {
+                return Err(format!(
+                    "turn {}: unknown intent `{intent}`; the known ones are {}",
+                    i + 1,
+                    INTENTS[..N_INTENTS].join(", ")
+                ));
+            }
+            turns.push(t.text);
+        }
+        if turns.len() < 2 {
+            return Err("the conversation has no listener turn to learn from".into());
+        }
+        Ok(Conversation {
+            id: self.id.unwrap_or_else(|| format!("line-{index}")),
+            emotion,
+            situation: self.situation.unwrap_or_default(),
+            turns,
+        })
+    }
+}
+
+/// Reads a conversations file line by line (memory grows with the conversations kept, not with the file): those
+/// of `split` (all when `None`); an unparsable or invalid line is an error naming the file and line.
+pub fn read_conversations(
+    reader: impl std::io::BufRead,
+    name: &str,
+    split: Option<&str>,
+) -> Result<Vec<Conversation>, DataError> {
+    let mut out = Vec::new();
+    let err = |line: usize, message: String| DataError::Parse {
+        file: name.to_string(),
+        line,
+        message,
+    };
+    for (n, raw) in reader.split(b'\n').enumerate() {
+        let line_no = n + 1;
+        let raw = raw.map_err(|e| DataError::Io {
+            path: name.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut raw = raw.as_slice();
+        if n == 0 {
+            raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+        }
+        let text = std::str::from_utf8(raw).map_err(|e| {
+            err(
+                line_no,
+                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
+            )
+        })?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let line: ConversationLine = serde_json::from_str(text)
+            .map_err(|e| err(line_no, format!("not a conversation: {e}")))?;
+        if split.is_some_and(|s| line.split.as_deref().is_some_and(|l| l != s)) {
+            continue;
+        }
+        out.push(
+            line.into_conversation(line_no)
+                .map_err(|m| err(line_no, m))?,
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Conversation>, DataError> {
+        read_conversations(text.as_bytes(), "c.jsonl", None)
+    }
+
+    #[test]
+    fn a_conversation_reads_back_as_it_was_written() {
+        let conv = Conversation {
+            id: "hit:1".into(),
+            emotion: 3,
+            situation: "a situation, with a comma".into(),
+            turns: vec!["I was scared.".into(), "Why?".into(), "A noise.".into()],
+        };
+        let line =
+            serde_json::to_string(&ConversationLine::from_conversation(&conv, "train")).unwrap();
+        assert_eq!(parse(&line).unwrap(), vec![conv.clone()]);
+        assert!(
+            read_conversations(line.as_bytes(), "c", Some("test"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_bad_line_is_named_with_what_is_wrong() {
+        let ok = r#"{"emotion": "afraid", "turns": [{"speaker": "speaker", "text": "hi"}, {"speaker": "listener", "text": "hello"}]}"#;
+        for (bad, says) in [
+            ("{oops", "not a conversation"),
+            (
+                r#"{"emotion": "hangry", "turns": []}"#,
+                "unknown emotion `hangry`",
+            ),
+            (
+                r#"{"emotion": "afraid", "turns": [{"speaker": "speaker", "text": "hi"}]}"#,
+                "no listener turn",
+            ),
+            (
+                r#"{"emotion": "afraid", "turns": [{"speaker": "listener", "text": "hi"}, {"speaker": "speaker", "text": "x"}]}"#,
+                "should be `speaker`",
+            ),
+            (
+                r#"{"emotion": "afraid", "turns": [{"speaker": "speaker", "text": " "}, {"speaker": "listener", "text": "x"}]}"#,
+                "turn 1 is empty",
+            ),
+            (
+                r#"{"emotion": "afraid", "turns": [{"speaker": "speaker", "text": "a"}, {"speaker": "listener", "text": "b", "intent": "hugging"}]}"#,
+                "unknown intent `hugging`",
+            ),
+        ] {
+            let e = parse(&format!("{ok}\n{bad}\n")).unwrap_err().to_string();
+            assert!(
+                e.starts_with("c.jsonl:2: ") && e.contains(says),
+                "{bad}: {e}"
+            );
+        }
+        let e = read_conversations(&b"\xff\xfe\n"[..], "c.jsonl", None).unwrap_err();
+        assert!(e.to_string().contains("invalid UTF-8"), "{e}");
+        // a byte-order mark and blank lines are fine; a missing id is the line's
+        let got = parse(&format!("\u{FEFF}{ok}\n\n{ok}\n")).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[0].id.as_str(), got[1].id.as_str()),
+            ("line-1", "line-3")
+        );
+    }
+}
