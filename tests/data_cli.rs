@@ -197,3 +197,43 @@ fn ed_converted_to_a_conversations_file_reads_back_as_the_same_samples() {
         assert_eq!(samples(&back, 6), samples(&ed, 6), "{split}");
     }
 }
+
+#[test]
+fn data_stats_reads_a_conversations_file_as_it_reads_ed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ed.jsonl");
+    let bin = || assert_cmd::Command::cargo_bin("reflectdiffu").unwrap();
+    bin()
+        .args([
+            "data",
+            "convert",
+            "--from",
+            "ed",
+            "--data",
+            "tests/fixtures/ed",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let stats = |data: &std::path::Path| {
+        let out = bin()
+            .args(["data", "stats", "--json", "--data"])
+            .arg(data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (ed, file) = (
+        stats(std::path::Path::new("tests/fixtures/ed")),
+        stats(&out),
+    );
+    for split in ["train", "valid", "test"] {
+        assert_eq!(ed[split]["samples"], file[split]["samples"], "{split}");
+    }
+}

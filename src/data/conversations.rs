@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `turns` alternate, the person telling what happened (`speaker`) first; `id`, `split` (`train` / `valid` /
-//! `test`), `situation` and each listener turn's `intent` are optional; `emotion` is one of ED's 32 labels.
+//! `test`; train when absent), `situation` and each listener turn's `intent` are optional; `emotion` is one of ED's
+//! 32 labels. Every command's `--data` takes such a file in place of ED's folder.
 //! `reflectdiffu data convert --from ed` writes ED in this format.
 
 use serde::{Deserialize, Serialize};
@@ -113,7 +114,8 @@ impl ConversationLine {
 }
 
 /// Reads a conversations file line by line (memory grows with the conversations kept, not with the file): those
-/// of `split` (all when `None`); an unparsable or invalid line is an error naming the file and line.
+/// of `split` (all when `None`; a line without a `split` is train's); an unparsable or invalid line is an error
+/// naming the file and line.
 pub fn read_conversations(
     reader: impl std::io::BufRead,
     name: &str,
@@ -146,7 +148,7 @@ pub fn read_conversations(
         }
         let line: ConversationLine = serde_json::from_str(text)
             .map_err(|e| err(line_no, format!("not a conversation: {e}")))?;
-        if split.is_some_and(|s| line.split.as_deref().is_some_and(|l| l != s)) {
+        if split.is_some_and(|s| line.split.as_deref().unwrap_or("train") != s) {
             continue;
         }
         out.push(

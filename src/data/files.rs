@@ -19,14 +19,39 @@ pub fn resolve_data_dir(dir: Option<&Path>) -> Result<PathBuf, DataError> {
     let dir = dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    if !dir.is_dir() {
+    if !dir.is_dir() && !is_conversations_file(&dir) {
         return Err(DataError::MissingFolder(dir.display().to_string()));
     }
     Ok(dir)
 }
 
-/// Reads and parses `DIR/<split>.csv`.
+/// True when `path` is a conversations file (`.jsonl`) rather than a folder of ED's CSV files.
+pub fn is_conversations_file(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e == "jsonl")
+}
+
+/// Reads and parses `DIR/<split>.csv`, or the conversations of `split` from a conversations file (a line without
+/// a `split` counts as train).
 pub fn load_split(dir: &Path, split: &str) -> Result<Vec<Conversation>, DataError> {
+    if is_conversations_file(dir) {
+        let name = dir.display().to_string();
+        let file = std::fs::File::open(dir).map_err(|e| DataError::Io {
+            path: name.clone(),
+            message: e.to_string(),
+        })?;
+        let convs = super::conversations::read_conversations(
+            std::io::BufReader::new(file),
+            &name,
+            Some(split),
+        )?;
+        if convs.is_empty() {
+            return Err(DataError::Format {
+                path: name,
+                message: format!("no conversation has \"split\": \"{split}\""),
+            });
+        }
+        return Ok(convs);
+    }
     let path = dir.join(format!("{split}.csv"));
     let bytes = std::fs::read(&path).map_err(|e| DataError::Io {
         path: path.display().to_string(),
