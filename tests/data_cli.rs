@@ -166,13 +166,9 @@ fn tokenizer_train_writes_a_loadable_tokenizer_json() {
     assert_eq!(tok.decode(&enc.ids).unwrap(), "are you fine now?");
 }
 
-#[test]
-fn ed_converted_to_a_conversations_file_reads_back_as_the_same_samples() {
-    use reflectdiffu::data::conversations::read_conversations;
-    use reflectdiffu::data::files::load_split;
-    use reflectdiffu::data::samples;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ed.jsonl");
+/// The ED fixtures converted to a conversations file in `dir` (`data convert --from ed`).
+fn converted_fixtures(dir: &std::path::Path) -> std::path::PathBuf {
+    let out = dir.join("ed.jsonl");
     assert_cmd::Command::cargo_bin("reflectdiffu")
         .unwrap()
         .args([
@@ -187,6 +183,16 @@ fn ed_converted_to_a_conversations_file_reads_back_as_the_same_samples() {
         .arg(&out)
         .assert()
         .success();
+    out
+}
+
+#[test]
+fn ed_converted_to_a_conversations_file_reads_back_as_the_same_samples() {
+    use reflectdiffu::data::conversations::read_conversations;
+    use reflectdiffu::data::files::load_split;
+    use reflectdiffu::data::samples;
+    let dir = tempfile::tempdir().unwrap();
+    let out = converted_fixtures(dir.path());
     let file = std::fs::read(&out).unwrap();
     for split in ["train", "valid", "test"] {
         let mut ed = load_split(std::path::Path::new("tests/fixtures/ed"), split).unwrap();
@@ -201,33 +207,15 @@ fn ed_converted_to_a_conversations_file_reads_back_as_the_same_samples() {
 #[test]
 fn data_stats_reads_a_conversations_file_as_it_reads_ed() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ed.jsonl");
-    let bin = || assert_cmd::Command::cargo_bin("reflectdiffu").unwrap();
-    bin()
-        .args([
-            "data",
-            "convert",
-            "--from",
-            "ed",
-            "--data",
-            "tests/fixtures/ed",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    let out = converted_fixtures(dir.path());
     let stats = |data: &std::path::Path| {
-        let out = bin()
+        let out = assert_cmd::Command::cargo_bin("reflectdiffu")
+            .unwrap()
             .args(["data", "stats", "--json", "--data"])
             .arg(data)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+            .assert()
+            .success();
+        serde_json::from_slice::<serde_json::Value>(&out.get_output().stdout).unwrap()
     };
     let (ed, file) = (
         stats(std::path::Path::new("tests/fixtures/ed")),

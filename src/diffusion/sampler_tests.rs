@@ -3,6 +3,7 @@
 use super::*;
 use crate::diffusion::ban::{neighbours, repeats};
 use crate::diffusion::test_logits::{no_eos, random_logits};
+use crate::tokenizer::{EOS, PAD};
 
 /// The first reverse step of one reply of `len` positions from the all-[MASK] prior, with `logits` [len, vocab].
 fn first_step(cfg: SamplerConfig, len: usize, logits: &[f32], vocab: usize) -> Vec<u32> {

@@ -10,7 +10,8 @@
 //! * **possible** — softer signs ("no way out", "i'm a burden", "thinking about death"): the reply is shown
 //!   with [`POSSIBLE_NOTE`] after it.
 //!
-//! The rule is reviewed phrase patterns ([`rules`]) over normalised words ([`normalise`]), not a classifier.
+//! The rule is reviewed phrase patterns ([`rules`], matched by [`matcher`]) over normalised words ([`normalise`]),
+//! not a classifier.
 //! It reads every speaker turn of the conversation, and a risk once seen stays until the speaker says they are
 //! safe ([`reassures`]), so "yes, tonight" after "i want to kill myself" still gets the note. Its categories
 //! follow the Columbia Suicide Severity Rating Scale (wish to be dead, thoughts, intent, plan), the warning
@@ -19,6 +20,7 @@
 //! #chatsafe's guidance for helping a friend. Its evaluation set is [`EVAL_SET`]; recall and false alarms are
 //! in README ("The crisis rule").
 
+mod matcher;
 mod normalise;
 mod rules;
 
@@ -131,7 +133,7 @@ impl Assessment {
 pub fn assess(message: &str) -> Assessment {
     let mut best = Assessment::NONE;
     for sentence in normalise::sentences(message) {
-        for hit in rules::hits(&sentence) {
+        for hit in matcher::hits(&sentence) {
             let a = Assessment {
                 tier: hit.rule.tier,
                 concern: hit.concern,
@@ -195,7 +197,7 @@ pub fn reassures(message: &str) -> bool {
     normalise::sentences(message).iter().any(|s| {
         SAFE.iter().any(|p| {
             let slots: Vec<&str> = p.split(' ').collect();
-            (0..s.words.len()).any(|i| rules::matches(&slots, &s.words, i))
+            (0..s.words.len()).any(|i| matcher::matches(&slots, &s.words, i))
         })
     })
 }

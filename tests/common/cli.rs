@@ -59,3 +59,19 @@ pub fn table_row(table: &str, name: &str) -> Vec<f64> {
         .filter_map(|c| c.trim().parse().ok())
         .collect()
 }
+
+/// Runs `sample` on the shipped checkpoint and returns (success, stdout, stderr).
+pub fn shipped(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
+    let out = assert_cmd::Command::cargo_bin("reflectdiffu")
+        .unwrap()
+        .arg("sample")
+        .args(args)
+        .write_stdin(stdin.to_vec())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}

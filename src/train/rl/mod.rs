@@ -5,12 +5,14 @@
 //! Anchors keep the model near the supervised one: KL(π_θ ‖ π_ref) on the intent policy and the supervised loss
 //! on the gold replies.
 
+mod config;
 mod reward;
 mod run;
 mod stats;
 
+pub use config::RlConfig;
 pub use reward::{Reward, RewardWeights, Rollout, mimicry};
-pub use run::{RlConfig, RlOptions, train_rl};
+pub use run::{RlOptions, train_rl};
 pub use stats::group_advantages;
 use stats::{draw, entropy, mean_reward, shares};
 
