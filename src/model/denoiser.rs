@@ -10,7 +10,7 @@ use burn::nn::transformer::TransformerDecoderConfig;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::layers::{Decoder, KeysValues, dropout};
+use super::layers::{Decoder, KeysValues, dropout, norm};
 use super::positions;
 
 /// Sinusoidal features of t fed to the time projection.
@@ -182,7 +182,7 @@ impl Denoiser {
         } else {
             y
         };
-        self.norm.forward(y)
+        norm(&self.norm, y)
     }
 }
 

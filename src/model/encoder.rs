@@ -7,7 +7,7 @@ use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, L
 use burn::prelude::*;
 
 use super::experts::{ExpertOutput, PolarityExperts};
-use super::layers::{Encoder, dropout};
+use super::layers::{Encoder, dropout, norm};
 
 /// Speaker role ids of context tokens: the person telling what happened, the listener, or neither ([BOS], pad).
 pub const ROLE_SPEAKER: u32 = 0;
@@ -138,7 +138,7 @@ impl EmotionContagionEncoder {
         let h = self
             .transformer
             .forward(x, pad.clone(), reason_bias.clone());
-        let h = self.norm.forward(h); // [batch, ctx_len, d_model]
+        let h = norm(&self.norm, h); // [batch, ctx_len, d_model]
         let keep = pad.bool_not().float().unsqueeze_dim::<3>(2); // [batch, ctx_len, 1]
         let q = (h.clone() * keep.clone()).sum_dim(1) / keep.sum_dim(1).clamp_min(1.0);
         let q: Tensor<2> = q.squeeze_dim(1); // [batch, d_model]

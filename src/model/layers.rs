@@ -14,6 +14,9 @@ use burn::nn::{LayerNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 
+#[cfg(feature = "cli")]
+use super::fused;
+
 /// The score masked positions get before the softmax (burn's `min_float`).
 const MASKED_SCORE: f32 = -1.0e4;
 
@@ -57,6 +60,26 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
         }
     }
     x * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
+}
+
+/// Softmax over the last axis; on the CPU under autodiff, the fused training op ([`fused`]).
+fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "cli")]
+    if fused::supported(&x) {
+        return fused::softmax_last(x);
+    }
+    softmax(x, D - 1)
+}
+
+/// `n` applied to `x`; on the CPU under autodiff, the fused training op ([`fused`]).
+pub fn norm<const D: usize>(n: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "cli")]
+    if let Some(beta) = &n.beta
+        && fused::supported(&x)
+    {
+        return fused::layer_norm(x, n.gamma.val(), beta.val());
+    }
+    n.forward(x)
 }
 
 /// Multi-head attention (burn's `MultiHeadAttention` parameters: `query`, `key`, `value`, `output`).
@@ -139,7 +162,7 @@ impl Attention {
             let [b, m1, m2] = mask.dims();
             scores = scores.mask_fill(mask.reshape([b, 1, m1, m2]), MASKED_SCORE);
         }
-        let weights = dropout(softmax(scores, 3), self.dropout);
+        let weights = dropout(softmax_last(scores), self.dropout);
         let context = weights
             .matmul(v)
             .swap_dims(1, 2)
@@ -236,12 +259,12 @@ impl Encoder {
         bias: Option<Tensor<2>>,
     ) -> Tensor<3> {
         for l in &self.layers {
-            let h = l.norm_2.forward(x.clone());
+            let h = norm(&l.norm_2, x.clone());
             let h = l
                 .mha
                 .forward(h.clone(), h, Some(pad.clone()), None, bias.clone());
             x = x + dropout(h, l.dropout);
-            let h = l.pwff.forward(l.norm_1.forward(x.clone()));
+            let h = l.pwff.forward(norm(&l.norm_1, x.clone()));
             x = x + dropout(h, l.dropout);
         }
         x
@@ -312,12 +335,12 @@ impl Decoder {
         cached: Option<&[KeysValues]>,
     ) -> Tensor<3> {
         for (i, l) in self.layers.iter().enumerate() {
-            let h = l.norm_3.forward(x.clone());
+            let h = norm(&l.norm_3, x.clone());
             let h = l
                 .self_attn
                 .forward(h.clone(), h, None, self_mask.clone(), None);
             x = x + dropout(h, l.dropout);
-            let h = l.norm_1.forward(x.clone());
+            let h = norm(&l.norm_1, x.clone());
             let mut kv = l.cross_attn.keys_values(memory.clone());
             if let Some(cached) = cached {
                 kv = kv.then(&cached[i]);
@@ -326,7 +349,7 @@ impl Decoder {
                 .cross_attn
                 .attend(h, kv, Some(memory_pad.clone()), None, memory_bias.clone());
             x = x + dropout(h, l.dropout);
-            let h = l.pwff.forward(l.norm_2.forward(x.clone()));
+            let h = l.pwff.forward(norm(&l.norm_2, x.clone()));
             x = x + dropout(h, l.dropout);
         }
         x

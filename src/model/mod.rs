@@ -6,6 +6,8 @@ pub mod block;
 mod denoiser;
 mod encoder;
 pub mod experts;
+#[cfg(feature = "cli")]
+pub mod fused;
 pub mod layers;
 
 pub use batch::Batch;
