@@ -21,6 +21,7 @@ use reflectdiffu::train::step::{StepOptions, forward};
 
 /// `BENCH_CHECKPOINT=DIR` times another checkpoint's replies (e.g. a block-diffusion run); default: the shipped one.
 fn reply(c: &mut Criterion) {
+    reflectdiffu::train::reuse_freed_memory(); // as the CLI does
     let dir =
         std::env::var("BENCH_CHECKPOINT").unwrap_or_else(|_| checkpoint::DEFAULT_CHECKPOINT.into());
     let dir = Path::new(&dir);
@@ -85,6 +86,7 @@ fn step_options(cfg: &RunConfig) -> StepOptions {
 }
 
 fn train_step(c: &mut Criterion) {
+    reflectdiffu::train::reuse_freed_memory(); // as the CLI does
     // BENCH_CHECKPOINT=DIR measures the step at that checkpoint's config (shapes, block length, options).
     let dir = std::env::var("BENCH_CHECKPOINT").unwrap_or(checkpoint::DEFAULT_CHECKPOINT.into());
     let cfg: RunConfig = checkpoint::read_json(Path::new(&dir), checkpoint::CONFIG)
@@ -114,6 +116,7 @@ fn train_step(c: &mut Criterion) {
 /// The same step as `train_step`, each phase timed on its own (`iter_custom` counts only that phase's time):
 /// the forward pass with the losses, the backward pass into gradients, and clipping with the AdamW update.
 fn train_step_phases(c: &mut Criterion) {
+    reflectdiffu::train::reuse_freed_memory(); // as the CLI does
     use std::time::{Duration, Instant};
     let dir = std::env::var("BENCH_CHECKPOINT").unwrap_or(checkpoint::DEFAULT_CHECKPOINT.into());
     let cfg: RunConfig = checkpoint::read_json(Path::new(&dir), checkpoint::CONFIG)

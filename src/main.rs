@@ -6,6 +6,7 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    reflectdiffu::train::reuse_freed_memory();
     let cli = reflectdiffu::cli::Cli::parse();
     if let Err(e) = reflectdiffu::cli::run(cli) {
         eprintln!("Error: {e:#}");
