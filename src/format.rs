@@ -18,3 +18,10 @@ impl From<&str> for Invalid {
         Self(message.to_string())
     }
 }
+
+/// FNV-1a, 64 bits: the checksum of checkpoint files (`checksums.json`) and of the exemplar index's trailer.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}

@@ -6,7 +6,7 @@
 //! (the lexicon rule, the ERA tagger and its RECCON reader), [`emotion`] holds the lexical emotion readers fused
 //! with the encoder's and the fit of their fusion weights, [`sparse`] the hashed linear models they, the intent
 //! judge and the ERA tagger share, [`intent`] the intent judge, labels and policy, [`inputs`] turns text into the
-//! network's inputs, [`model`] the encoder and the denoiser (tensors only), [`diffusion`] the masking process, its
+//! network's inputs, [`retrieve`] the exemplar index (replies people wrote to similar contexts), [`model`] the encoder and the denoiser (tensors only), [`diffusion`] the masking process, its
 //! loss and the samplers, [`inference`] turns a conversation into a reply, [`safety`] is the crisis rule and
 //! [`present`] what every front end shows; [`format`] is the error of every format reader and config validator.
 //! File-system code (checkpoints, training, evaluation, export,
@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod model;
 pub mod present;
 pub mod reason;
+pub mod retrieve;
 pub mod safety;
 pub mod sparse;
 pub mod tokenizer;

@@ -51,6 +51,7 @@ fn a_reward_that_prefers_one_intent_moves_the_policy_towards_it() {
         intent: Default::default(),
         knows_intents: true,
         lexical: None,
+        exemplars: None,
         draw_on_device: None,
     };
     let p_consoling = |learner: &Learner| -> f32 {

@@ -18,10 +18,7 @@ use crate::model::ReflectDiffu;
 /// FNV-1a, 64 bits: enough to tell a torn or mixed-up file from the one a manifest describes (not a defence
 /// against tampering).
 pub(crate) fn fnv1a64(bytes: &[u8]) -> String {
-    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{h:016x}")
+    format!("{:016x}", crate::format::fnv1a64(bytes))
 }
 
 fn hook(step: usize, file: &str) {

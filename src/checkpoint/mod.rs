@@ -54,6 +54,7 @@ const SEALED_FILES: &[&str] = &[
     REASON_WORDS,
     REASON_TAGGER,
     crate::emotion::FILE,
+    crate::retrieve::INDEX_FILE,
 ];
 pub const METRICS: &str = "metrics.jsonl";
 pub const CURVES: &str = "curves.svg";
@@ -223,6 +224,12 @@ pub fn load_responder(dir: &Path, device: &Device) -> Result<Responder, Checkpoi
         let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
         responder.lexical =
             Some(crate::emotion::LexicalEmotion::from_bytes(&bytes).map_err(|e| io_err(&path, e))?);
+    }
+    if has(dir, crate::retrieve::INDEX_FILE) {
+        let path = dir.join(crate::retrieve::INDEX_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+        responder.exemplars =
+            Some(crate::retrieve::ExemplarIndex::from_bytes(&bytes).map_err(|e| io_err(&path, e))?);
     }
     Ok(responder)
 }

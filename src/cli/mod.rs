@@ -3,6 +3,7 @@
 mod data;
 mod emotion;
 mod era;
+mod index;
 mod intent;
 mod respond;
 mod sampling;
@@ -55,6 +56,9 @@ pub enum Command {
     /// context).
     #[command(subcommand)]
     Emotion(emotion::EmotionCommand),
+    /// The exemplar index: the train split's listener replies keyed by their contexts, for retrieval.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
     /// Check a checkpoint's files against its checksums, or record them after a deliberate change.
     #[command(subcommand)]
     Checkpoint(CheckpointCommand),
@@ -232,8 +236,9 @@ pub struct SampleArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Also show why: the emotion top-3 and, in each of your turns, the words the model marks as emotion
-    /// reasons (between « and »; with --json, an `explain` object).
+    /// Also show why: the emotion top-3, in each of your turns the words the model marks as emotion reasons
+    /// (between « and »), and, when the checkpoint has an exemplar index, the replies people wrote to the most
+    /// similar moments of the training data (with --json, an `explain` object).
     #[arg(long)]
     pub explain: bool,
     #[command(flatten)]
@@ -359,6 +364,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Era(c) => era::run(c),
         Command::Intent(c) => intent::run(c),
         Command::Emotion(c) => emotion::run(c),
+        Command::Index(c) => index::run(c),
         Command::Checkpoint(CheckpointCommand::Verify { dir }) => {
             let dir = crate::checkpoint::resolve(dir.as_deref());
             crate::checkpoint::load_responder(&dir, &burn::prelude::Device::flex())?;

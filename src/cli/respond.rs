@@ -11,6 +11,9 @@ use crate::inference::{Reply, Responder};
 use crate::present::{explain_json, marked_text, reply_json, shown_text, speaker_reasons};
 use crate::safety;
 
+/// How many of the exemplar index's replies `--explain` shows.
+const SIMILAR_SHOWN: usize = 2;
+
 fn load(args: &SamplingArgs) -> anyhow::Result<Responder> {
     let dir = checkpoint::resolve(args.checkpoint.as_deref());
     let mut responder = checkpoint::load_responder(&dir, &args.device.device()?)?;
@@ -57,10 +60,13 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         .remove(0);
     warn_truncated(&reply, responder.config.max_context_len, "the conversation");
     let safety = safety::assess_turns(&args.text);
-    let reasons = if args.explain {
-        speaker_reasons(&responder.tokenizer, &responder.tagger, &args.text)?
+    let (reasons, similar) = if args.explain {
+        (
+            speaker_reasons(&responder.tokenizer, &responder.tagger, &args.text)?,
+            responder.similar_replies(&args.text, SIMILAR_SHOWN)?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     if args.json {
         let mut v = reply_json(&reply, &safety);
@@ -68,6 +74,7 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         v["seed"] = json!(args.sampling.seed);
         if args.explain {
             v["explain"] = explain_json(&reply, &reasons);
+            v["explain"]["similar_replies"] = json!(similar);
         }
         println!("{v}");
     } else {
@@ -75,6 +82,12 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         println!("{}", emotion_line(&reply));
         for (turn, segments) in &reasons {
             println!("(reasons in turn {}: {})", turn + 1, marked_text(segments));
+        }
+        for r in &similar {
+            println!(
+                "(a reply people wrote to a similar moment, similarity {:.2}, {}: \"{}\")",
+                r.similarity, r.emotion, r.text
+            );
         }
     }
     Ok(())

@@ -63,6 +63,16 @@ pub struct Reply {
     pub truncated: bool,
 }
 
+/// A reply from the training data that answered a context like the user's ([`Responder::similar_replies`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SimilarReply {
+    pub text: String,
+    /// Cosine similarity of the two contexts' keys, in [0, 1].
+    pub similarity: f32,
+    /// The emotion label of the conversation it came from.
+    pub emotion: String,
+}
+
 /// A loaded model with its tokenizer and reason tagger.
 pub struct Responder {
     pub model: ReflectDiffu,
@@ -77,6 +87,9 @@ pub struct Responder {
     pub knows_intents: bool,
     /// The lexical emotion reader fused with the encoder's emotion, when the checkpoint has one.
     pub lexical: Option<LexicalEmotion>,
+    /// The exemplar index ([`crate::retrieve`]), when the checkpoint has one: `--explain` shows the replies people
+    /// wrote to the most similar contexts.
+    pub exemplars: Option<crate::retrieve::ExemplarIndex>,
     /// Where each reverse step draws its tokens: `None` reads the logits back and draws on the host;
     /// `Some` draws on the device with `kernels::sample` (only ids and probabilities are read back).
     pub draw_on_device: Option<Implementation>,
@@ -155,6 +168,7 @@ impl Responder {
             intent: IntentChoice::default(),
             knows_intents,
             lexical: None,
+            exemplars: None,
             draw_on_device: default_draw(device),
         })
     }
@@ -291,6 +305,47 @@ impl Responder {
             // (seeds only matter to a drawn intent, which is not read here)
             let (_, read) = read_sync(self.condition(chunk, None, &vec![0; chunk.len()]))?;
             out.extend(read.iter().map(|r| r.emotions[0].0));
+        }
+        Ok(out)
+    }
+
+    /// The replies people wrote to the `k` training contexts most like `context` (the exemplar index's
+    /// neighbours), most similar first; empty when the checkpoint has no index.
+    pub fn similar_replies(
+        &self,
+        context: &[String],
+        k: usize,
+    ) -> Result<Vec<SimilarReply>, InferenceError> {
+        let Some(index) = &self.exemplars else {
+            return Ok(Vec::new());
+        };
+        let key = crate::retrieve::context_key(&self.tokenizer, context, index.turns)?;
+        index
+            .query(&key, k, None)
+            .into_iter()
+            .map(|n| {
+                let e = index.exemplar(n.id);
+                Ok(SimilarReply {
+                    text: self.tokenizer.decode(index.reply(n.id))?,
+                    similarity: n.similarity,
+                    emotion: EMOTIONS
+                        .get(e.emotion as usize)
+                        .copied()
+                        .unwrap_or("?")
+                        .to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The encoder's pooled context vector Q of each sample, [n][d_model] (the dense retrieval key that
+    /// `reflectdiffu index eval` compares).
+    pub fn pooled_q(&self, encoded: &[EncodedSample]) -> Result<Vec<Vec<f32>>, InferenceError> {
+        let mut out = Vec::with_capacity(encoded.len());
+        for chunk in encoded.chunks(BATCH_ROWS) {
+            let batch = Batch::new(&chunk.iter().collect::<Vec<_>>(), &self.device);
+            let q = host(self.model.encode(&batch).q)?;
+            out.extend(q.chunks(self.config.d_model).map(<[f32]>::to_vec));
         }
         Ok(out)
     }
