@@ -2,7 +2,7 @@
 //! table. Deterministic on the CPU backend: fixed batch size, seeded sampler and seeded ELBO noise, no timings
 //! in the report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -102,6 +102,10 @@ pub struct Report {
     pub avg_words: f64,
     /// Mean reply length in metric tokens (words plus punctuation marks, the units BLEU and Dist count).
     pub avg_tokens: f64,
+    /// % of replies that are, word for word (metric tokens), one of the exemplar index's replies (the train
+    /// split's), and the same % of the references; `None` when the checkpoint has no index.
+    pub train_copies: Option<f64>,
+    pub reference_train_copies: Option<f64>,
     /// With `--judge`.
     pub intent: Option<IntentReport>,
     pub samples: usize,
@@ -176,7 +180,17 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
         .as_ref()
         .map(|(hyp, refs)| intent_report(&replies, &set, hyp, refs));
 
+    let train_replies = train_replies(responder)?;
+    let copies = |texts: &[Vec<String>]| {
+        train_replies.as_ref().map(|train| {
+            100.0 * texts.iter().filter(|t| train.contains(*t)).count() as f64
+                / texts.len().max(1) as f64
+        })
+    };
+
     Ok(Report {
+        train_copies: copies(&hyps),
+        reference_train_copies: copies(&refs),
         bleu1: bleu[0],
         bleu2: bleu[1],
         bleu3: bleu[2],
@@ -204,6 +218,22 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
         samples: set.len(),
         settings: settings(opts, responder),
     })
+}
+
+/// The exemplar index's replies as metric tokens, when the checkpoint has an index.
+fn train_replies(responder: &Responder) -> Result<Option<HashSet<Vec<String>>>> {
+    let Some(index) = &responder.exemplars else {
+        return Ok(None);
+    };
+    let mut replies = HashSet::with_capacity(index.len());
+    for id in 0..index.len() {
+        let text = responder
+            .tokenizer
+            .decode(index.reply(id))
+            .map_err(crate::inference::InferenceError::from)?;
+        replies.insert(words(&text));
+    }
+    Ok(Some(replies))
 }
 
 /// The replies, their summed NELBO and (with a judge) the judge's intent of each.
@@ -336,7 +366,12 @@ impl Report {
             self.ppl_bound,
             self.avg_words,
             self.avg_tokens
-        ) + &self.intent.as_ref().map_or(String::new(), |i| {
+        ) + &self.train_copies.map_or(String::new(), |c| {
+            format!(
+                "\n\n| copies of a train reply % | references' copies % |\n|---|---|\n| {c:.2} | {:.2} |",
+                self.reference_train_copies.unwrap_or(0.0)
+            )
+        }) + &self.intent.as_ref().map_or(String::new(), |i| {
             let f = |v: Option<f64>, scale: f64| v.map_or("–".to_string(), |v| format!("{:.2}", v * scale));
             format!(
                 "\n\n| intent acc | chosen | cross-turn repetition | references' repetition |\n|---|---|---|---|\n| {} | {} | {} | {} |",

@@ -93,6 +93,37 @@ fn an_index_is_built_shown_by_explain_refused_when_damaged_and_optional() {
         assert!(!r["text"].as_str().unwrap().is_empty(), "{r}");
     }
 
+    // eval counts the replies (and references) that copy a train reply word for word, now that it has the index
+    let report = ckpt.path().join("eval.json");
+    let out = bin()
+        .args([
+            "eval",
+            "--data",
+            "tests/fixtures/ed",
+            "--split",
+            "test",
+            "--limit",
+            "3",
+        ])
+        .args(["--steps", "2", "--checkpoint"])
+        .arg(ckpt.path())
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    for key in ["train_copies", "reference_train_copies"] {
+        let rate = v[key].as_f64().unwrap_or_else(|| panic!("{key}: {v}"));
+        assert!((0.0..=100.0).contains(&rate), "{key} {rate}");
+    }
+    std::fs::remove_file(&report).unwrap();
+    std::fs::remove_file(ckpt.path().join("eval.replies.jsonl")).unwrap();
+
     let again = build(ckpt.path(), &[]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
