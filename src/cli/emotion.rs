@@ -21,7 +21,7 @@ pub enum EmotionCommand {
         /// Checkpoint folder [default: checkpoints/default]
         #[arg(long)]
         checkpoint: Option<PathBuf>,
-        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        /// ED's folder (train.csv, valid.csv, test.csv) or a conversations file (.jsonl, see README) [default: ../shared/data/empatheticdialogues]
         #[arg(long)]
         data: Option<PathBuf>,
         /// The regression's passes over the train split.

@@ -112,7 +112,7 @@ pub struct ExportArgs {
 pub enum DataCommand {
     /// Conversations, samples (listener turns) and emotions per split.
     Stats {
-        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        /// ED's folder (train.csv, valid.csv, test.csv) or a conversations file (.jsonl, see README) [default: ../shared/data/empatheticdialogues]
         #[arg(long)]
         data: Option<PathBuf>,
         /// Print one JSON object instead of a table.
@@ -122,7 +122,7 @@ pub enum DataCommand {
     /// Intent labels of the listener turns (EmpatheticIntents): coverage, distribution, and P(intent | emotion
     /// group) against the prior in DESIGN.md.
     Intents {
-        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        /// ED's folder (train.csv, valid.csv, test.csv) or a conversations file (.jsonl, see README) [default: ../shared/data/empatheticdialogues]
         #[arg(long)]
         data: Option<PathBuf>,
         /// EmpatheticIntents' empatheticdialogues_annotated/ [default: ../shared/data/empatheticintents/empatheticdialogues_annotated]
@@ -136,7 +136,7 @@ pub enum DataCommand {
     },
     /// How often the crisis rule (suicide / self-harm note) fires on a split's contexts.
     Safety {
-        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        /// ED's folder (train.csv, valid.csv, test.csv) or a conversations file (.jsonl, see README) [default: ../shared/data/empatheticdialogues]
         #[arg(long)]
         data: Option<PathBuf>,
         #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]
@@ -151,7 +151,7 @@ pub enum DataCommand {
         /// The data set to convert (only EmpatheticDialogues so far).
         #[arg(long, value_parser = ["ed"])]
         from: String,
-        /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+        /// ED's folder (train.csv, valid.csv, test.csv) or a conversations file (.jsonl, see README) [default: ../shared/data/empatheticdialogues]
         #[arg(long)]
         data: Option<PathBuf>,
         /// The file to write; each conversation carries its split.
@@ -205,6 +205,8 @@ pub struct TrainArgs {
     /// --config's `train` section (its `model` section must be the checkpoint's).
     #[arg(long, required_if_eq("stage", "rl"))]
     pub from: Option<PathBuf>,
+    /// ED's folder (train.csv, valid.csv, test.csv) or a conversations file (.jsonl, see README) [default:
+    /// ../shared/data/empatheticdialogues]
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Folder with vader/vader_lexicon.txt and empath/categories.tsv [default: ../shared/data/lexicons]
@@ -247,7 +249,7 @@ pub struct SampleArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Folder with train.csv, valid.csv, test.csv [default: ../shared/data/empatheticdialogues]
+    /// ED's folder (train.csv, valid.csv, test.csv) or a conversations file (.jsonl, see README) [default: ../shared/data/empatheticdialogues]
     #[arg(long)]
     pub data: Option<PathBuf>,
     #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]

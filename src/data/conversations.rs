@@ -113,11 +113,46 @@ impl ConversationLine {
     }
 }
 
+/// The longest line a conversations file may have (a conversation of many long turns is a few KB; ED's longest is
+/// under 4 KB). Longer lines are refused without being held in memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The next line of `reader` without its `\n` into `line` (cleared first); `Ok(false)` at the end. A line over
+/// `max` bytes is read past, not kept, and reported as `Err(Some(its length so far))`.
+fn next_line(
+    reader: &mut impl std::io::BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Result<bool, usize>> {
+    line.clear();
+    let (mut seen, mut any) = (0usize, false);
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(if seen > max { Err(seen) } else { Ok(any) });
+        }
+        any = true;
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1),
+            None => (buf, buf.len()),
+        };
+        seen += chunk.len();
+        if seen <= max {
+            line.extend_from_slice(chunk);
+        }
+        let ended = done > chunk.len();
+        reader.consume(done);
+        if ended {
+            return Ok(if seen > max { Err(seen) } else { Ok(true) });
+        }
+    }
+}
+
 /// Reads a conversations file line by line (memory grows with the conversations kept, not with the file): those
-/// of `split` (all when `None`; a line without a `split` is train's); an unparsable or invalid line is an error
-/// naming the file and line.
+/// of `split` (all when `None`; a line without a `split` is train's); an unparsable or invalid line, or one over
+/// [`MAX_LINE_BYTES`], is an error naming the file and line.
 pub fn read_conversations(
-    reader: impl std::io::BufRead,
+    mut reader: impl std::io::BufRead,
     name: &str,
     split: Option<&str>,
 ) -> Result<Vec<Conversation>, DataError> {
@@ -127,13 +162,26 @@ pub fn read_conversations(
         line,
         message,
     };
-    for (n, raw) in reader.split(b'\n').enumerate() {
+    let mut buf = Vec::new();
+    for n in 0.. {
         let line_no = n + 1;
-        let raw = raw.map_err(|e| DataError::Io {
+        let read = next_line(&mut reader, &mut buf, MAX_LINE_BYTES).map_err(|e| DataError::Io {
             path: name.to_string(),
             message: e.to_string(),
         })?;
-        let mut raw = raw.as_slice();
+        match read {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(len) => {
+                return Err(err(
+                    line_no,
+                    format!(
+                        "the line is {len} bytes long; a conversation may take at most {MAX_LINE_BYTES} (split it into shorter conversations)"
+                    ),
+                ));
+            }
+        }
+        let mut raw = buf.as_slice();
         if n == 0 {
             raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
         }
@@ -217,6 +265,21 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+        let long = format!("{ok}\n{}\n", "x".repeat(MAX_LINE_BYTES + 5));
+        let e = parse(&long).unwrap_err().to_string();
+        assert!(
+            e.starts_with("c.jsonl:2: ") && e.contains("bytes long"),
+            "{e}"
+        );
+        // with a small buffer the over-long line arrives in many pieces and is still named
+        let e = read_conversations(
+            std::io::BufReader::with_capacity(7, format!("{long}{{oops\n").as_bytes()),
+            "c.jsonl",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("c.jsonl:2: "), "{e}");
         let e = read_conversations(&b"\xff\xfe\n"[..], "c.jsonl", None).unwrap_err();
         assert!(e.to_string().contains("invalid UTF-8"), "{e}");
         // a byte-order mark and blank lines are fine; a missing id is the line's
