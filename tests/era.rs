@@ -61,7 +61,8 @@ fn the_tagger_trains_beats_the_lexicon_rule_on_its_own_fixture_and_tags_text() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an ERA tagger file"));
     let out = reflectdiffu()
-        .args(["era", "eval", "--reccon", "no/such/dir"])
+        .args(["era", "eval", "--lexicons", "tests/fixtures/lexicons"])
+        .args(["--reccon", "no/such/dir"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
