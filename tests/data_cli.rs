@@ -225,3 +225,59 @@ fn data_stats_reads_a_conversations_file_as_it_reads_ed() {
         assert_eq!(ed[split]["samples"], file[split]["samples"], "{split}");
     }
 }
+
+/// A conversations file with good lines and one of each kind of bad line: without --skip-bad the first bad line
+/// stops the command and is named; with it, the good conversations are read and the bad lines counted. A file
+/// without a test part counts that split as empty.
+#[test]
+fn skip_bad_leaves_out_bad_lines_and_says_how_many() {
+    let good = |split: &str| {
+        format!(
+            r#"{{"split": "{split}", "emotion": "afraid", "turns": [{{"speaker": "speaker", "text": "I heard a noise."}}, {{"speaker": "listener", "text": "What was it?"}}]}}"#
+        )
+    };
+    let mut file = Vec::new();
+    for line in [
+        good("train"),
+        "{oops".to_string(),
+        r#"{"emotion": "hangry", "turns": []}"#.to_string(),
+        r#"{"emotion": "afraid", "turns": [{"speaker": "speaker", "text": "alone"}]}"#.to_string(),
+        good("valid"),
+        format!("{{\"x\": \"{}\"}}", "y".repeat(1 << 20)),
+        good("train"),
+    ] {
+        file.extend_from_slice(line.as_bytes());
+        file.push(b'\n');
+    }
+    file.extend_from_slice(b"\xff\xfe\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.jsonl");
+    std::fs::write(&path, &file).unwrap();
+
+    bin()
+        .args(["data", "stats", "--json", "--data"])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("mine.jsonl:2: not a conversation"));
+
+    let out = bin()
+        .args(["data", "stats", "--json", "--skip-bad", "--data"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["train"]["conversations"], 2);
+    assert_eq!(stats["valid"]["conversations"], 1);
+    assert_eq!(stats["test"]["conversations"], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("left out 5 bad line(s)") && err.contains("mine.jsonl:2:"),
+        "{err}"
+    );
+}

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::data::DataError;
 use crate::data::files::{SPLITS, load_split, resolve_data_dir, split_stats};
 use crate::tokenizer::TextTokenizer;
 
@@ -11,9 +12,14 @@ pub fn stats(data: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let dir = resolve_data_dir(data)?;
     let mut all = serde_json::Map::new();
     for split in SPLITS {
+        // A conversations file need not have every split: one it lacks counts as empty.
+        let convs = match load_split(&dir, split) {
+            Err(DataError::NoSuchSplit { .. }) => Vec::new(),
+            other => other?,
+        };
         all.insert(
             split.to_string(),
-            serde_json::to_value(split_stats(&load_split(&dir, split)?))?,
+            serde_json::to_value(split_stats(&convs))?,
         );
     }
     if json {

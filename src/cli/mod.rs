@@ -22,6 +22,10 @@ pub use sampling::{DeviceArg, IntentPriorArg, SamplingArgs, StrategyArg};
     about = "Empathetic replies from an emotion-contagion encoder and a masked text-diffusion decoder"
 )]
 pub struct Cli {
+    /// Conversations files (--data FILE.jsonl): skip a bad line (unparsable, invalid, over 1 MiB) and report how
+    /// many were left out, instead of stopping at the first.
+    #[arg(long, global = true)]
+    pub skip_bad: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -288,6 +292,7 @@ pub(crate) fn epochs(s: &str) -> Result<usize, String> {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::data::files::set_skip_bad(cli.skip_bad);
     match cli.command {
         Command::Data(DataCommand::Stats { data, json }) => data::stats(data.as_deref(), json),
         Command::Data(DataCommand::Intents {

@@ -152,11 +152,32 @@ fn next_line(
 /// of `split` (all when `None`; a line without a `split` is train's); an unparsable or invalid line, or one over
 /// [`MAX_LINE_BYTES`], is an error naming the file and line.
 pub fn read_conversations(
-    mut reader: impl std::io::BufRead,
+    reader: impl std::io::BufRead,
     name: &str,
     split: Option<&str>,
 ) -> Result<Vec<Conversation>, DataError> {
+    let read = read_conversations_skipping(reader, name, split, false)?;
+    Ok(read.conversations)
+}
+
+/// What [`read_conversations_skipping`] kept and what it left out.
+#[derive(Debug)]
+pub struct Read {
+    pub conversations: Vec<Conversation>,
+    /// The bad lines skipped, each as the error it would have been (in file order).
+    pub skipped: Vec<DataError>,
+}
+
+/// [`read_conversations`]; with `skip_bad`, a bad line (of any split) is left out and listed instead of ending the
+/// read. An I/O error ends it either way.
+pub fn read_conversations_skipping(
+    mut reader: impl std::io::BufRead,
+    name: &str,
+    split: Option<&str>,
+    skip_bad: bool,
+) -> Result<Read, DataError> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     let err = |line: usize, message: String| DataError::Parse {
         file: name.to_string(),
         line,
@@ -173,38 +194,54 @@ pub fn read_conversations(
             Ok(true) => {}
             Ok(false) => break,
             Err(len) => {
-                return Err(err(
+                let e = err(
                     line_no,
                     format!(
                         "the line is {len} bytes long; a conversation may take at most {MAX_LINE_BYTES} (split it into shorter conversations)"
                     ),
-                ));
+                );
+                if skip_bad {
+                    skipped.push(e);
+                    continue;
+                }
+                return Err(e);
             }
         }
         let mut raw = buf.as_slice();
         if n == 0 {
             raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
         }
-        let text = std::str::from_utf8(raw).map_err(|e| {
-            err(
-                line_no,
-                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
-            )
-        })?;
-        if text.trim().is_empty() {
-            continue;
+        let parsed = parse_line(raw, split).map_err(|m| err(line_no, m));
+        match parsed {
+            Ok(Some(line)) => match line.into_conversation(line_no) {
+                Ok(c) => out.push(c),
+                Err(m) if skip_bad => skipped.push(err(line_no, m)),
+                Err(m) => return Err(err(line_no, m)),
+            },
+            Ok(None) => {}
+            Err(e) if skip_bad => skipped.push(e),
+            Err(e) => return Err(e),
         }
-        let line: ConversationLine = serde_json::from_str(text)
-            .map_err(|e| err(line_no, format!("not a conversation: {e}")))?;
-        if split.is_some_and(|s| line.split.as_deref().unwrap_or("train") != s) {
-            continue;
-        }
-        out.push(
-            line.into_conversation(line_no)
-                .map_err(|m| err(line_no, m))?,
-        );
     }
-    Ok(out)
+    Ok(Read {
+        conversations: out,
+        skipped,
+    })
+}
+
+/// One line's conversation when it belongs to `split` (`None`: a blank line or another split's), or what is wrong.
+fn parse_line(raw: &[u8], split: Option<&str>) -> Result<Option<ConversationLine>, String> {
+    let text = std::str::from_utf8(raw)
+        .map_err(|e| format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()))?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let line: ConversationLine =
+        serde_json::from_str(text).map_err(|e| format!("not a conversation: {e}"))?;
+    if split.is_some_and(|s| line.split.as_deref().unwrap_or("train") != s) {
+        return Ok(None);
+    }
+    Ok(Some(line))
 }
 
 #[cfg(test)]

@@ -25,6 +25,15 @@ pub fn resolve_data_dir(dir: Option<&Path>) -> Result<PathBuf, DataError> {
     Ok(dir)
 }
 
+/// `--skip-bad`: when set, a conversations file's bad lines are skipped and counted (on stderr) instead of ending
+/// the command. Process-wide, like the CLI flag that sets it.
+static SKIP_BAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets the `--skip-bad` policy for every conversations file read afterwards.
+pub fn set_skip_bad(on: bool) {
+    SKIP_BAD.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// True when `path` is a conversations file (`.jsonl`) rather than a folder of ED's CSV files.
 pub fn is_conversations_file(path: &Path) -> bool {
     path.is_file() && path.extension().is_some_and(|e| e == "jsonl")
@@ -39,15 +48,24 @@ pub fn load_split(dir: &Path, split: &str) -> Result<Vec<Conversation>, DataErro
             path: name.clone(),
             message: e.to_string(),
         })?;
-        let convs = super::conversations::read_conversations(
+        let skip_bad = SKIP_BAD.load(std::sync::atomic::Ordering::Relaxed);
+        let read = super::conversations::read_conversations_skipping(
             std::io::BufReader::new(file),
             &name,
             Some(split),
+            skip_bad,
         )?;
+        if let Some(first) = read.skipped.first() {
+            eprintln!(
+                "--skip-bad: left out {} bad line(s) of {name} while reading its {split} conversations; the first: {first}",
+                read.skipped.len()
+            );
+        }
+        let convs = read.conversations;
         if convs.is_empty() {
-            return Err(DataError::Format {
-                path: name,
-                message: format!("no conversation has \"split\": \"{split}\""),
+            return Err(DataError::NoSuchSplit {
+                file: name,
+                split: split.to_string(),
             });
         }
         return Ok(convs);

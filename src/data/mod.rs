@@ -93,6 +93,8 @@ pub enum DataError {
     },
     #[error("{file}: the split has no conversations (only a header or nothing at all)")]
     EmptySplit { file: String },
+    #[error("{file}: no conversation has \"split\": \"{split}\" (a line without one is train's)")]
+    NoSuchSplit { file: String, split: String },
     /// A file (or folder) of another data set whose content is not what it should be.
     #[error("{path}: {message}")]
     Format { path: String, message: String },
