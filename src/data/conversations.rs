@@ -9,7 +9,8 @@
 //!
 //! `turns` alternate, the person telling what happened (`speaker`) first; `id`, `split` (`train` / `valid` /
 //! `test`; train when absent), `situation` and each listener turn's `intent` are optional; `emotion` is one of ED's
-//! 32 labels. Every command's `--data` takes such a file in place of ED's folder.
+//! 32 labels. A listener turn's `intent` is that sample's intent label in training (`intent::labels`; the judge
+//! labels the turns without one). Every command's `--data` takes such a file in place of ED's folder.
 //! `reflectdiffu data convert --from ed` writes ED in this format.
 
 use serde::{Deserialize, Serialize};
@@ -57,7 +58,12 @@ impl ConversationLine {
                 .map(|(i, t)| Turn {
                     speaker: if i % 2 == 0 { "speaker" } else { "listener" }.into(),
                     text: t.clone(),
-                    intent: None,
+                    intent: c
+                        .intents
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .map(|k| INTENTS[k].to_string()),
                 })
                 .collect(),
         }
@@ -78,6 +84,7 @@ impl ConversationLine {
                 )
             })?;
         let mut turns = Vec::with_capacity(self.turns.len());
+        let mut intents = Vec::with_capacity(self.turns.len());
         for (i, t) in self.turns.into_iter().enumerate() {
             let want = if i % 2 == 0 { "speaker" } else { "listener" };
             if t.speaker != want {
@@ -90,15 +97,28 @@ impl ConversationLine {
             if t.text.trim().is_empty() {
                 return Err(format!("turn {} is empty", i + 1));
             }
-            if let Some(intent) = &t.intent
-                && !INTENTS[..N_INTENTS].contains(&intent.as_str())
-            {
+            let intent = match &t.intent {
+                None => None,
+                Some(name) => Some(
+                    INTENTS[..N_INTENTS]
+                        .iter()
+                        .position(|k| k == name)
+                        .ok_or_else(|| {
+                            format!(
+                                "turn {}: unknown intent `{name}`; the known ones are {}",
+                                i + 1,
+                                INTENTS[..N_INTENTS].join(", ")
+                            )
+                        })?,
+                ),
+            };
+            if intent.is_some() && i % 2 == 0 {
                 return Err(format!(
-                    "turn {}: unknown intent `{intent}`; the known ones are {}",
-                    i + 1,
-                    INTENTS[..N_INTENTS].join(", ")
+                    "turn {}: an intent belongs to a listener turn, not the speaker's",
+                    i + 1
                 ));
             }
+            intents.push(intent);
             turns.push(t.text);
         }
         if turns.len() < 2 {
@@ -109,6 +129,12 @@ impl ConversationLine {
             emotion,
             situation: self.situation.unwrap_or_default(),
             turns,
+            // none named: empty, as for ED
+            intents: if intents.iter().any(Option::is_some) {
+                intents
+            } else {
+                Vec::new()
+            },
         })
     }
 }
@@ -259,6 +285,7 @@ mod tests {
             emotion: 3,
             situation: "a situation, with a comma".into(),
             turns: vec!["I was scared.".into(), "Why?".into(), "A noise.".into()],
+            intents: vec![None, Some(6), None],
         };
         let line =
             serde_json::to_string(&ConversationLine::from_conversation(&conv, "train")).unwrap();
@@ -294,6 +321,10 @@ mod tests {
             (
                 r#"{"emotion": "afraid", "turns": [{"speaker": "speaker", "text": "a"}, {"speaker": "listener", "text": "b", "intent": "hugging"}]}"#,
                 "unknown intent `hugging`",
+            ),
+            (
+                r#"{"emotion": "afraid", "turns": [{"speaker": "speaker", "text": "a", "intent": "questioning"}, {"speaker": "listener", "text": "b"}]}"#,
+                "an intent belongs to a listener turn",
             ),
         ] {
             let e = parse(&format!("{ok}\n{bad}\n")).unwrap_err().to_string();

@@ -17,6 +17,10 @@ pub struct Conversation {
     pub situation: String,
     /// Turns in order; turn 0 (utterance_idx 1) is the speaker's, turns alternate from there.
     pub turns: Vec<String>,
+    /// The intent (index into [`super::INTENTS`]) of each turn where the data names one: a conversations file's
+    /// listener turns. Empty when it names none, as for ED, whose labels come from EmpatheticIntents'
+    /// annotations ([`crate::intent::labels`]).
+    pub intents: Vec<Option<usize>>,
 }
 
 fn unescape(field: &str) -> String {
@@ -100,6 +104,7 @@ pub fn parse_conversations(file: &str, bytes: &[u8]) -> Result<Vec<Conversation>
                 emotion,
                 situation: unescape(fields[3]),
                 turns: Vec::new(),
+                intents: Vec::new(),
             });
         } else if idx != last_idx + 1 {
             return Err(err(

@@ -49,6 +49,7 @@ mod tests {
             emotion: 0,
             situation: String::new(),
             turns: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+            intents: Vec::new(),
         };
         let s = samples(&[conv], 2);
         assert_eq!(s.len(), 2);

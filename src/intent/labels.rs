@@ -20,8 +20,9 @@ pub struct LabelCounts {
     pub unlabelled: usize,
 }
 
-/// Sets each sample's intent: the annotation where it names one of the 9 intents, otherwise the judge's reading
-/// of the reply (when a judge is given), otherwise none.
+/// Sets each sample's intent: the data's own label where it has one (a conversations file's `intent`), else the
+/// annotation where it names one of the 9 intents, otherwise the judge's reading of the reply (when a judge is
+/// given), otherwise none. Own labels count as annotated.
 pub fn label_samples(
     samples: &mut [Sample],
     conversations: &[Conversation],
@@ -32,11 +33,21 @@ pub fn label_samples(
         .iter()
         .filter_map(|c| Some((c.id.as_str(), annotations.listener_intents(c)?)))
         .collect();
+    let own: HashMap<&str, &[Option<usize>]> = conversations
+        .iter()
+        .filter(|c| !c.intents.is_empty())
+        .map(|c| (c.id.as_str(), c.intents.as_slice()))
+        .collect();
     let mut counts = LabelCounts::default();
     for s in samples {
-        let gold = by_id
+        let gold = own
             .get(s.conv_id.as_str())
-            .and_then(|l| l.get(s.turn / 2).copied().flatten());
+            .and_then(|l| l.get(s.turn).copied().flatten())
+            .or_else(|| {
+                by_id
+                    .get(s.conv_id.as_str())
+                    .and_then(|l| l.get(s.turn / 2).copied().flatten())
+            });
         s.intent = gold.or_else(|| judge.map(|j| j.classify(&s.reply)));
         match (gold, s.intent) {
             (Some(_), _) => counts.annotated += 1,
@@ -153,6 +164,7 @@ hit:1_conv:2,utterance,listener,That is terrifying.,terrified\n";
             emotion: 0,
             situation: String::new(),
             turns: vec!["t".into(); n],
+            intents: Vec::new(),
         };
         // questioning = 6; an emotion label gives no intent.
         assert_eq!(a.listener_intents(&conv(4)), Some(vec![Some(6), None]));
@@ -175,6 +187,7 @@ c1,utterance,listener,d,sad\n";
             emotion: 27,
             situation: String::new(),
             turns: ["a", "b", "c", "d"].map(String::from).to_vec(),
+            intents: Vec::new(),
         };
         let other = Conversation {
             id: "c2".into(),
@@ -192,6 +205,34 @@ c1,utterance,listener,d,sad\n";
                 unlabelled: 3
             }
         );
+    }
+
+    #[test]
+    fn a_conversations_own_intents_come_before_the_annotations() {
+        let csv = "Dialog_ID,Type,Actor,Text,Label\n\
+c1,utterance,speaker,a,sad\n\
+c1,utterance,listener,b,questioning\n\
+c1,utterance,speaker,c,sad\n\
+c1,utterance,listener,d,sad\n";
+        let mut a = Annotations::default();
+        a.add_csv(csv).unwrap();
+        // its own label on the second listener turn (consoling = 3), none on the first
+        let conv = Conversation {
+            id: "c1".into(),
+            emotion: 27,
+            situation: String::new(),
+            turns: ["a", "b", "c", "d"].map(String::from).to_vec(),
+            intents: vec![None, None, None, Some(3)],
+        };
+        let mut s = crate::data::samples(std::slice::from_ref(&conv), 6);
+        let counts = label_samples(&mut s, &[conv], &a, None);
+        let intents: Vec<Option<usize>> = s.iter().map(|s| s.intent).collect();
+        assert_eq!(
+            intents,
+            [Some(6), Some(3)],
+            "annotation where it has none of its own"
+        );
+        assert_eq!(counts.annotated, 2);
     }
 
     #[test]
