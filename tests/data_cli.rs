@@ -281,3 +281,51 @@ fn skip_bad_leaves_out_bad_lines_and_says_how_many() {
         "{err}"
     );
 }
+
+/// A file that names its roles its own way (ESConv's seeker / supporter) is an error that points at --roles, and
+/// reads with it; a --roles value that is not NAME=speaker|listener is refused.
+#[test]
+fn roles_maps_a_files_own_names_for_speaker_and_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("esconv.jsonl");
+    std::fs::write(
+        &path,
+        r#"{"emotion": "anxious", "turns": [{"speaker": "seeker", "text": "I can't sleep before my exam."}, {"speaker": "supporter", "text": "That sounds stressful. What is the exam?", "intent": "questioning"}]}
+"#,
+    )
+    .unwrap();
+    bin()
+        .args(["data", "stats", "--json", "--data"])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("esconv.jsonl:1: turn 1 is `seeker`")
+                .and(predicate::str::contains("--roles")),
+        );
+    let out = bin()
+        .args([
+            "data",
+            "stats",
+            "--json",
+            "--roles",
+            "seeker=speaker,supporter=listener",
+            "--data",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["train"]["samples"], 1);
+    bin()
+        .args(["data", "stats", "--roles", "seeker=helper", "--data"])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("`helper` is not a role"));
+}

@@ -26,6 +26,10 @@ pub struct Cli {
     /// many were left out, instead of stopping at the first.
     #[arg(long, global = true)]
     pub skip_bad: bool,
+    /// Conversations files: the names your file gives the two roles, e.g. `seeker=speaker,supporter=listener`
+    /// (the speaker tells what happened; the model learns the listener's replies).
+    #[arg(long, global = true, value_name = "NAME=ROLE,…")]
+    pub roles: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -293,6 +297,10 @@ pub(crate) fn epochs(s: &str) -> Result<usize, String> {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     crate::data::files::set_skip_bad(cli.skip_bad);
+    if let Some(roles) = &cli.roles {
+        crate::data::conversations::set_role_names(roles)
+            .map_err(|e| anyhow::anyhow!("--roles: {e}"))?;
+    }
     match cli.command {
         Command::Data(DataCommand::Stats { data, json }) => data::stats(data.as_deref(), json),
         Command::Data(DataCommand::Intents {

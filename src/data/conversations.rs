@@ -7,7 +7,8 @@
 //!            {"speaker": "listener", "text": "Oh no, what was it?", "intent": "questioning"}]}
 //! ```
 //!
-//! `turns` alternate, the person telling what happened (`speaker`) first; `id`, `split` (`train` / `valid` /
+//! `turns` alternate, the person telling what happened (`speaker`) first (other names map to the roles with
+//! `--roles`, [`set_role_names`]); `id`, `split` (`train` / `valid` /
 //! `test`; train when absent), `situation` and each listener turn's `intent` are optional; `emotion` is one of ED's
 //! 32 labels. A listener turn's `intent` is that sample's intent label in training (`intent::labels`; the judge
 //! labels the turns without one). Every command's `--data` takes such a file in place of ED's folder.
@@ -16,6 +17,45 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Conversation, DataError, EMOTIONS, INTENTS, N_INTENTS};
+
+/// `--roles`: other names for the two roles (ESConv's `seeker` / `supporter`, a forum's user names…), as
+/// (name, `speaker` or `listener`) pairs. Process-wide, like the CLI flag that sets it; empty = the names are the
+/// roles.
+static ROLE_NAMES: std::sync::RwLock<Vec<(String, &'static str)>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Sets `--roles`: `NAME=speaker` / `NAME=listener` pairs, comma-separated; anything else is an error.
+pub fn set_role_names(spec: &str) -> Result<(), String> {
+    let mut names = Vec::new();
+    for pair in spec.split(',').filter(|p| !p.trim().is_empty()) {
+        let (name, role) = pair.split_once('=').ok_or_else(|| {
+            format!(
+                "`{pair}` is not NAME=ROLE; write e.g. --roles seeker=speaker,supporter=listener"
+            )
+        })?;
+        let role = match role.trim() {
+            "speaker" => "speaker",
+            "listener" => "listener",
+            other => {
+                return Err(format!(
+                    "`{other}` is not a role: a name maps to `speaker` (who tells what happened) or `listener`"
+                ));
+            }
+        };
+        names.push((name.trim().to_string(), role));
+    }
+    *ROLE_NAMES.write().unwrap_or_else(|e| e.into_inner()) = names;
+    Ok(())
+}
+
+/// The role a turn's `speaker` field names.
+fn role_of(name: &str) -> &str {
+    let names = ROLE_NAMES.read().unwrap_or_else(|e| e.into_inner());
+    match names.iter().find(|(n, _)| n == name) {
+        Some((_, role)) => role,
+        None => name,
+    }
+}
 
 /// One line of a conversations file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,9 +127,15 @@ impl ConversationLine {
         let mut intents = Vec::with_capacity(self.turns.len());
         for (i, t) in self.turns.into_iter().enumerate() {
             let want = if i % 2 == 0 { "speaker" } else { "listener" };
-            if t.speaker != want {
+            let role = role_of(&t.speaker);
+            if role != want {
+                let hint = if role == "speaker" || role == "listener" {
+                    ""
+                } else {
+                    " (other names for the roles: --roles NAME=speaker,NAME=listener)"
+                };
                 return Err(format!(
-                    "turn {} is `{}` but should be `{want}`: turns alternate, the speaker's first",
+                    "turn {} is `{}` but should be `{want}`: turns alternate, the speaker's first{hint}",
                     i + 1,
                     t.speaker
                 ));
@@ -112,7 +158,7 @@ impl ConversationLine {
                         })?,
                 ),
             };
-            if intent.is_some() && i % 2 == 0 {
+            if intent.is_some() && want == "speaker" {
                 return Err(format!(
                     "turn {}: an intent belongs to a listener turn, not the speaker's",
                     i + 1
