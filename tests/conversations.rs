@@ -4,30 +4,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::cli::{reflectdiffu, stdout_ok, tiny_run_config, train_cmd};
-
-/// The ED fixtures as a conversations file in `dir`.
-fn converted(dir: &Path) -> PathBuf {
-    let out = dir.join("mine.jsonl");
-    stdout_ok(
-        reflectdiffu()
-            .args([
-                "data",
-                "convert",
-                "--from",
-                "ed",
-                "--data",
-                "tests/fixtures/ed",
-                "--out",
-            ])
-            .arg(&out)
-            .output()
-            .unwrap(),
-    );
-    out
-}
+use common::cli::{converted_fixtures, reflectdiffu, stdout_ok, tiny_run_config, train_cmd};
 
 fn eval(ck: &Path, data: &Path, out: &Path) -> serde_json::Value {
     stdout_ok(
@@ -52,7 +31,7 @@ fn eval(ck: &Path, data: &Path, out: &Path) -> serde_json::Value {
 #[test]
 fn a_conversations_file_trains_a_tokenizer_fine_tunes_a_checkpoint_and_is_scored() {
     let dir = tempfile::tempdir().unwrap();
-    let file = converted(dir.path());
+    let file = converted_fixtures(dir.path());
 
     let tok = dir.path().join("tokenizer.json");
     stdout_ok(

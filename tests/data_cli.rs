@@ -1,6 +1,9 @@
 //! `reflectdiffu data stats` and `tokenizer train` through the real binary.
 
+mod common;
+
 use assert_cmd::Command;
+use common::cli::converted_fixtures;
 use predicates::prelude::*;
 use std::path::Path;
 
@@ -164,26 +167,6 @@ fn tokenizer_train_writes_a_loadable_tokenizer_json() {
         reflectdiffu::tokenizer::TextTokenizer::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
     let enc = tok.encode("Are you fine now?").unwrap();
     assert_eq!(tok.decode(&enc.ids).unwrap(), "are you fine now?");
-}
-
-/// The ED fixtures converted to a conversations file in `dir` (`data convert --from ed`).
-fn converted_fixtures(dir: &std::path::Path) -> std::path::PathBuf {
-    let out = dir.join("ed.jsonl");
-    assert_cmd::Command::cargo_bin("reflectdiffu")
-        .unwrap()
-        .args([
-            "data",
-            "convert",
-            "--from",
-            "ed",
-            "--data",
-            "tests/fixtures/ed",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
-    out
 }
 
 #[test]

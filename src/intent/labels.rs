@@ -173,8 +173,8 @@ hit:1_conv:2,utterance,listener,That is terrifying.,terrified\n";
         assert!(a.add_csv("Dialog_ID,Type\nx,y\n").is_err());
     }
 
-    #[test]
-    fn samples_take_the_annotation_else_nothing_without_a_judge() {
+    /// Conversation c1's annotations: its first listener turn is questioning, its second carries an emotion only.
+    fn annotations_c1() -> Annotations {
         let csv = "Dialog_ID,Type,Actor,Text,Label\n\
 c1,utterance,speaker,a,sad\n\
 c1,utterance,listener,b,questioning\n\
@@ -182,6 +182,12 @@ c1,utterance,speaker,c,sad\n\
 c1,utterance,listener,d,sad\n";
         let mut a = Annotations::default();
         a.add_csv(csv).unwrap();
+        a
+    }
+
+    #[test]
+    fn samples_take_the_annotation_else_nothing_without_a_judge() {
+        let a = annotations_c1();
         let conv = Conversation {
             id: "c1".into(),
             emotion: 27,
@@ -209,13 +215,7 @@ c1,utterance,listener,d,sad\n";
 
     #[test]
     fn a_conversations_own_intents_come_before_the_annotations() {
-        let csv = "Dialog_ID,Type,Actor,Text,Label\n\
-c1,utterance,speaker,a,sad\n\
-c1,utterance,listener,b,questioning\n\
-c1,utterance,speaker,c,sad\n\
-c1,utterance,listener,d,sad\n";
-        let mut a = Annotations::default();
-        a.add_csv(csv).unwrap();
+        let a = annotations_c1();
         // its own label on the second listener turn (consoling = 3), none on the first
         let conv = Conversation {
             id: "c1".into(),

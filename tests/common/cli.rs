@@ -75,3 +75,24 @@ pub fn shipped(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+/// The ED fixtures converted to a conversations file, `dir/ed.jsonl` (`data convert --from ed`).
+pub fn converted_fixtures(dir: &Path) -> PathBuf {
+    let out = dir.join("ed.jsonl");
+    stdout_ok(
+        reflectdiffu()
+            .args([
+                "data",
+                "convert",
+                "--from",
+                "ed",
+                "--data",
+                "tests/fixtures/ed",
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    out
+}
