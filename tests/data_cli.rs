@@ -312,3 +312,39 @@ fn roles_maps_a_files_own_names_for_speaker_and_listener() {
         .failure()
         .stderr(predicate::str::contains("`helper` is not a role"));
 }
+
+/// Splits by file name: a folder of train.jsonl and valid.jsonl reads each file whole as its split (a `split` field
+/// inside is not consulted), and the split it lacks counts as empty.
+#[test]
+fn a_folder_of_conversations_files_takes_each_split_from_its_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |split: &str| {
+        format!(
+            r#"{{"split": "{split}", "emotion": "proud", "turns": [{{"speaker": "speaker", "text": "I passed!"}}, {{"speaker": "listener", "text": "Well done!"}}]}}"#
+        )
+    };
+    std::fs::write(
+        dir.path().join("train.jsonl"),
+        format!("{}\n{}\n", line("train"), line("valid")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("valid.jsonl"),
+        format!("{}\n", line("train")),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["data", "stats", "--json", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["train"]["conversations"], 2);
+    assert_eq!(stats["valid"]["conversations"], 1);
+    assert_eq!(stats["test"]["conversations"], 0);
+}

@@ -39,46 +39,76 @@ pub fn is_conversations_file(path: &Path) -> bool {
     path.is_file() && path.extension().is_some_and(|e| e == "jsonl")
 }
 
-/// Reads and parses `DIR/<split>.csv`, or the conversations of `split` from a conversations file (a line without
-/// a `split` counts as train).
+/// Reads and parses `DIR/<split>.csv`; or, in a folder of conversations files named by split (`DIR/<split>.jsonl`,
+/// no CSV beside it), every conversation of that file; or the conversations of `split` from one conversations file
+/// (a line without a `split` counts as train).
 pub fn load_split(dir: &Path, split: &str) -> Result<Vec<Conversation>, DataError> {
     if is_conversations_file(dir) {
-        let name = dir.display().to_string();
-        let file = std::fs::File::open(dir).map_err(|e| DataError::Io {
-            path: name.clone(),
-            message: e.to_string(),
-        })?;
-        let skip_bad = SKIP_BAD.load(std::sync::atomic::Ordering::Relaxed);
-        let read = super::conversations::read_conversations_skipping(
-            std::io::BufReader::new(file),
-            &name,
-            Some(split),
-            skip_bad,
-        )?;
-        if let Some(first) = read.skipped.first() {
-            eprintln!(
-                "--skip-bad: left out {} bad line(s) of {name} while reading its {split} conversations; the first: {first}",
-                read.skipped.len()
-            );
-        }
-        let convs = read.conversations;
-        if convs.is_empty() {
-            return Err(DataError::NoSuchSplit {
-                file: name,
-                split: split.to_string(),
-            });
-        }
-        return Ok(convs);
+        return read_conversations_file(dir, Some(split));
     }
     let path = dir.join(format!("{split}.csv"));
+    let by_name = dir.join(format!("{split}.jsonl"));
+    if !path.exists() && by_name.is_file() {
+        return read_conversations_file(&by_name, None);
+    }
+    if !path.exists()
+        && SPLITS
+            .iter()
+            .any(|s| dir.join(format!("{s}.jsonl")).is_file())
+    {
+        return Err(DataError::NoSuchSplit {
+            file: by_name.display().to_string(),
+            split: split.to_string(),
+        });
+    }
     let bytes = std::fs::read(&path).map_err(|e| DataError::Io {
         path: path.display().to_string(),
         message: format!(
-            "{e} (expected the official EmpatheticDialogues file {split}.csv in {})",
+            "{e} (expected the official EmpatheticDialogues file {split}.csv, or a conversations file \
+             {split}.jsonl, in {})",
             dir.display()
         ),
     })?;
     parse_conversations(&path.display().to_string(), &bytes)
+}
+
+/// The conversations of `split` in the conversations file `path` (all of them when `None`), with `--skip-bad`'s
+/// report; none is an error.
+fn read_conversations_file(
+    path: &Path,
+    split: Option<&str>,
+) -> Result<Vec<Conversation>, DataError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| DataError::Io {
+        path: name.clone(),
+        message: e.to_string(),
+    })?;
+    let skip_bad = SKIP_BAD.load(std::sync::atomic::Ordering::Relaxed);
+    let read = super::conversations::read_conversations_skipping(
+        std::io::BufReader::new(file),
+        &name,
+        split,
+        skip_bad,
+    )?;
+    let part = split.map_or(String::new(), |s| {
+        format!(" while reading its {s} conversations")
+    });
+    if let Some(first) = read.skipped.first() {
+        eprintln!(
+            "--skip-bad: left out {} bad line(s) of {name}{part}; the first: {first}",
+            read.skipped.len()
+        );
+    }
+    if read.conversations.is_empty() {
+        return Err(match split {
+            Some(split) => DataError::NoSuchSplit {
+                file: name,
+                split: split.to_string(),
+            },
+            None => DataError::EmptySplit { file: name },
+        });
+    }
+    Ok(read.conversations)
 }
 
 /// Counts reported by `reflectdiffu data stats`.
