@@ -85,12 +85,16 @@ fn step_options(cfg: &RunConfig) -> StepOptions {
     }
 }
 
-fn train_step(c: &mut Criterion) {
+/// The run config the training-step benchmarks measure: BENCH_CHECKPOINT=DIR's (shapes, block length, options),
+/// the shipped checkpoint's by default; with the allocator setting the CLI uses.
+fn step_config() -> RunConfig {
     reflectdiffu::train::reuse_freed_memory(); // as the CLI does
-    // BENCH_CHECKPOINT=DIR measures the step at that checkpoint's config (shapes, block length, options).
     let dir = std::env::var("BENCH_CHECKPOINT").unwrap_or(checkpoint::DEFAULT_CHECKPOINT.into());
-    let cfg: RunConfig = checkpoint::read_json(Path::new(&dir), checkpoint::CONFIG)
-        .expect("a checkpoint's config.json");
+    checkpoint::read_json(Path::new(&dir), checkpoint::CONFIG).expect("a checkpoint's config.json")
+}
+
+fn train_step(c: &mut Criterion) {
+    let cfg = step_config();
     let batch = synthetic_batch(&cfg);
     let refs: Vec<&EncodedSample> = batch.iter().collect();
     for (name, device) in devices() {
@@ -116,11 +120,8 @@ fn train_step(c: &mut Criterion) {
 /// The same step as `train_step`, each phase timed on its own (`iter_custom` counts only that phase's time):
 /// the forward pass with the losses, the backward pass into gradients, and clipping with the AdamW update.
 fn train_step_phases(c: &mut Criterion) {
-    reflectdiffu::train::reuse_freed_memory(); // as the CLI does
     use std::time::{Duration, Instant};
-    let dir = std::env::var("BENCH_CHECKPOINT").unwrap_or(checkpoint::DEFAULT_CHECKPOINT.into());
-    let cfg: RunConfig = checkpoint::read_json(Path::new(&dir), checkpoint::CONFIG)
-        .expect("a checkpoint's config.json");
+    let cfg = step_config();
     let batch = synthetic_batch(&cfg);
     let refs: Vec<&EncodedSample> = batch.iter().collect();
     let opts = step_options(&cfg);

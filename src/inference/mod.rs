@@ -18,10 +18,12 @@ use crate::reason::ReasonTagger;
 use crate::tokenizer::{EOS, PAD, TextTokenizer, TokenizerError};
 
 mod draw;
+mod exemplars;
 mod reply;
 mod score;
 
 pub use draw::default_draw;
+pub use exemplars::SimilarReply;
 
 /// Rows per forward pass when answering many contexts.
 pub const BATCH_ROWS: usize = 64;
@@ -61,16 +63,6 @@ pub struct Reply {
     pub intents: Vec<(String, f32)>,
     /// True when old turns were dropped to fit the model's context length.
     pub truncated: bool,
-}
-
-/// A reply from the training data that answered a context like the user's ([`Responder::similar_replies`]).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct SimilarReply {
-    pub text: String,
-    /// Cosine similarity of the two contexts' keys, in [0, 1].
-    pub similarity: f32,
-    /// The emotion label of the conversation it came from.
-    pub emotion: String,
 }
 
 /// A loaded model with its tokenizer and reason tagger.
@@ -307,35 +299,6 @@ impl Responder {
             out.extend(read.iter().map(|r| r.emotions[0].0));
         }
         Ok(out)
-    }
-
-    /// The replies people wrote to the `k` training contexts most like `context` (the exemplar index's
-    /// neighbours), most similar first; empty when the checkpoint has no index.
-    pub fn similar_replies(
-        &self,
-        context: &[String],
-        k: usize,
-    ) -> Result<Vec<SimilarReply>, InferenceError> {
-        let Some(index) = &self.exemplars else {
-            return Ok(Vec::new());
-        };
-        let key = crate::retrieve::context_key(&self.tokenizer, context, index.turns)?;
-        index
-            .query(&key, k, None)
-            .into_iter()
-            .map(|n| {
-                let e = index.exemplar(n.id);
-                Ok(SimilarReply {
-                    text: self.tokenizer.decode(index.reply(n.id))?,
-                    similarity: n.similarity,
-                    emotion: EMOTIONS
-                        .get(e.emotion as usize)
-                        .copied()
-                        .unwrap_or("?")
-                        .to_string(),
-                })
-            })
-            .collect()
     }
 
     /// The encoder's pooled context vector Q of each sample, [n][d_model] (the dense retrieval key that
