@@ -66,6 +66,7 @@ fn synthetic_batch(cfg: &RunConfig) -> Vec<EncodedSample> {
             intent: i % 10,
             truncated: false,
             lexical: Default::default(),
+            exemplars: Vec::new(),
         })
         .collect()
 }
@@ -82,6 +83,8 @@ fn step_options(cfg: &RunConfig) -> StepOptions {
         contrastive_temperature: 1.0,
         intent_dropout: 0.0,
         intent_weight: cfg.train.intent_weight,
+        exemplar_dropout: 0.0,
+        draft_rate: 0.0,
     }
 }
 

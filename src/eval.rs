@@ -19,7 +19,9 @@ use crate::inference::{BATCH_ROWS, Reply, Responder};
 use crate::inputs::EncodedSample;
 use crate::intent::judge::N_INTENTS;
 use crate::metrics::intents::{cross_turn_repetition, distribution};
-use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
+use crate::metrics::{
+    accuracy_macro_f1, corpus_bleu, distinct_n, longest_common_run, repeat_rates, words,
+};
 use crate::output::{OutputFile, checkpoint_files};
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
@@ -106,6 +108,11 @@ pub struct Report {
     /// split's), and the same % of the references; `None` when the checkpoint has no index.
     pub train_copies: Option<f64>,
     pub reference_train_copies: Option<f64>,
+    /// Mean longest run of consecutive words a reply shares with the best exemplar of its context (the index's
+    /// top neighbour, whether or not the model reads exemplars), and the same for the references; `None` when
+    /// the checkpoint has no index.
+    pub exemplar_run: Option<f64>,
+    pub reference_exemplar_run: Option<f64>,
     /// With `--judge`.
     pub intent: Option<IntentReport>,
     pub samples: usize,
@@ -188,9 +195,23 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
         })
     };
 
+    let best = best_exemplars(responder, &set)?;
+    let run = |texts: &[Vec<String>]| {
+        best.as_ref().map(|best| {
+            let total: usize = texts
+                .iter()
+                .zip(best)
+                .map(|(t, b)| longest_common_run(t, b))
+                .sum();
+            total as f64 / texts.len().max(1) as f64
+        })
+    };
+
     Ok(Report {
         train_copies: copies(&hyps),
         reference_train_copies: copies(&refs),
+        exemplar_run: run(&hyps),
+        reference_exemplar_run: run(&refs),
         bleu1: bleu[0],
         bleu2: bleu[1],
         bleu3: bleu[2],
@@ -234,6 +255,20 @@ fn train_replies(responder: &Responder) -> Result<Option<HashSet<Vec<String>>>> 
         replies.insert(words(&text));
     }
     Ok(Some(replies))
+}
+
+/// The words of each sample's best exemplar (the index's top neighbour of its context; none is an empty list);
+/// `None` without an index.
+fn best_exemplars(responder: &Responder, set: &[Sample]) -> Result<Option<Vec<Vec<String>>>> {
+    if responder.exemplars.is_none() {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(set.len());
+    for s in set {
+        let found = responder.similar_replies(&s.context, 1)?;
+        out.push(found.first().map_or(Vec::new(), |r| words(&r.text)));
+    }
+    Ok(Some(out))
 }
 
 /// The replies, their summed NELBO and (with a judge) the judge's intent of each.
@@ -368,8 +403,10 @@ impl Report {
             self.avg_tokens
         ) + &self.train_copies.map_or(String::new(), |c| {
             format!(
-                "\n\n| copies of a train reply % | references' copies % |\n|---|---|\n| {c:.2} | {:.2} |",
-                self.reference_train_copies.unwrap_or(0.0)
+                "\n\n| copies of a train reply % | references' copies % | longest word run shared with the best exemplar | references' |\n|---|---|---|---|\n| {c:.2} | {:.2} | {:.2} | {:.2} |",
+                self.reference_train_copies.unwrap_or(0.0),
+                self.exemplar_run.unwrap_or(0.0),
+                self.reference_exemplar_run.unwrap_or(0.0)
             )
         }) + &self.intent.as_ref().map_or(String::new(), |i| {
             let f = |v: Option<f64>, scale: f64| v.map_or("–".to_string(), |v| format!("{:.2}", v * scale));

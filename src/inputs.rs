@@ -21,6 +21,9 @@ pub struct EncodedSample {
     pub truncated: bool,
     /// The lexical emotion reader's features of the whole context (`crate::emotion`); empty when it is not used.
     pub lexical: crate::emotion::ContextFeatures,
+    /// Exemplar-guided diffusion: the replies people wrote to the most similar training contexts, most similar
+    /// first, as token ids without [EOS] (`crate::retrieve`); empty for models without exemplars.
+    pub exemplars: Vec<Vec<u32>>,
 }
 
 #[cfg(test)]
@@ -41,6 +44,7 @@ impl EncodedSample {
             intent: crate::data::UNKNOWN_INTENT,
             truncated: false,
             lexical: Default::default(),
+            exemplars: Vec::new(),
         }
     }
 }
@@ -89,6 +93,7 @@ pub fn encode_context(
         intent: crate::data::UNKNOWN_INTENT,
         truncated: total > budget,
         lexical: Default::default(),
+        exemplars: Vec::new(),
     };
     let mut kept: Vec<Piece> = Vec::new();
     let mut room = budget;

@@ -199,6 +199,8 @@ fn the_polarity_experts_loss_enters_the_training_loss() {
             contrastive_temperature: 0.1,
             intent_dropout: 0.0,
             intent_weight: 0.0,
+            exemplar_dropout: 0.0,
+            draft_rate: 0.0,
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         forward(&model, &refs, polarity, &opts, &mut rng, &device)
@@ -230,6 +232,8 @@ fn an_encoder_only_step_is_the_emotion_loss_alone() {
             contrastive_temperature: 0.1,
             intent_dropout: 0.0,
             intent_weight: 0.0,
+            exemplar_dropout: 0.0,
+            draft_rate: 0.0,
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         let l = forward(&model, &refs, None, &opts, &mut rng, &device);
@@ -272,6 +276,8 @@ fn the_decoder_reads_the_gold_intent_and_the_policy_learns_only_known_ones() {
             contrastive_temperature: 0.1,
             intent_dropout,
             intent_weight,
+            exemplar_dropout: 0.0,
+            draft_rate: 0.0,
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         let l = forward(&model, &refs, None, &opts, &mut rng, &device);

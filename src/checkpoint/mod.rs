@@ -228,8 +228,22 @@ pub fn load_responder(dir: &Path, device: &Device) -> Result<Responder, Checkpoi
     if has(dir, crate::retrieve::INDEX_FILE) {
         let path = dir.join(crate::retrieve::INDEX_FILE);
         let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-        responder.exemplars =
-            Some(crate::retrieve::ExemplarIndex::from_bytes(&bytes).map_err(|e| io_err(&path, e))?);
+        let index =
+            crate::retrieve::ExemplarIndex::from_bytes(&bytes).map_err(|e| io_err(&path, e))?;
+        if index.vocab_size as usize != responder.config.vocab_size {
+            // Token ids of another tokenizer would hand the decoder (and --explain) other words.
+            return Err(io_err(
+                &path,
+                format!(
+                    "it was built with a {}-token vocabulary, the model's has {}; rebuild it with \
+                     `reflectdiffu index build --force --checkpoint {}`",
+                    index.vocab_size,
+                    responder.config.vocab_size,
+                    dir.display()
+                ),
+            ));
+        }
+        responder.exemplars = Some(index);
     }
     Ok(responder)
 }

@@ -83,9 +83,17 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         for (turn, segments) in &reasons {
             println!("(reasons in turn {}: {})", turn + 1, marked_text(segments));
         }
-        for r in &similar {
+        for (i, r) in similar.iter().enumerate() {
+            let how = match (
+                r.read_by_model,
+                i == 0 && args.sampling.draft_mask.is_some(),
+            ) {
+                (true, true) => "the draft the reply was edited from, a reply people wrote",
+                (true, false) => "read by the model: a reply people wrote",
+                (false, _) => "a reply people wrote",
+            };
             println!(
-                "(a reply people wrote to a similar moment, similarity {:.2}, {}: \"{}\")",
+                "({how} to a similar moment, similarity {:.2}, {}: \"{}\")",
                 r.similarity, r.emotion, r.text
             );
         }

@@ -98,6 +98,11 @@ pub struct SamplingArgs {
     /// shapes only which word): higher writes longer replies; 0 = --temperature.
     #[arg(long, default_value_t = SamplerConfig::default().stop_temperature)]
     pub stop_temperature: f32,
+    /// Draft editing (a model trained with exemplars): start from the reply people wrote to the most similar
+    /// moment with this share of its positions masked (0–1), and let the model rewrite it, instead of writing
+    /// from nothing.
+    #[arg(long, value_name = "R")]
+    pub draft_mask: Option<f32>,
     /// The intent to write the reply for: auto (the model's intent policy; no intent for a model without one),
     /// unknown (none), or one of agreeing, acknowledging, encouraging, consoling, sympathizing, suggesting,
     /// questioning, wishing, neutral.
@@ -199,6 +204,7 @@ impl SamplingArgs {
             no_repeat_ngram: self.no_repeat_ngram,
             context_bias: self.context_bias,
             stop_temperature: self.stop_temperature,
+            draft_mask: self.draft_mask,
         }
     }
 }

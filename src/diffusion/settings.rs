@@ -42,6 +42,11 @@ pub struct SamplerConfig {
     /// host.
     #[serde(default)]
     pub stop_temperature: f32,
+    /// Draft editing (models with exemplars, and a checkpoint with an index): start from the best exemplar's
+    /// reply with this share R of its positions masked; the other positions show the exemplar's token as a
+    /// suggestion that the reverse process may keep or rewrite. `None` = write from all-[MASK].
+    #[serde(default)]
+    pub draft_mask: Option<f32>,
 }
 
 impl Default for SamplerConfig {
@@ -68,6 +73,7 @@ impl Default for SamplerConfig {
             // whose replies come closest to the references' length on 500 valid samples, and has the best BLEU-1/2
             // there (docs/experiments/sampler-defaults.md).
             stop_temperature: 1.5,
+            draft_mask: None,
         }
     }
 }
@@ -129,6 +135,11 @@ impl SamplerConfig {
                 "a finite number ≥ 0 (0 = the temperature)",
                 self.stop_temperature.to_string(),
             );
+        }
+        if let Some(r) = self.draft_mask
+            && !(0.0..=1.0).contains(&r)
+        {
+            return bad("draft_mask", "in [0, 1]", r.to_string());
         }
         if self.no_repeat_ngram == 1 {
             return bad("no_repeat_ngram", "0 (off) or at least 2", "1".into());

@@ -2,6 +2,7 @@
 
 use super::{InferenceError, Responder};
 use crate::data::EMOTIONS;
+use crate::inputs::EncodedSample;
 
 /// A reply from the training data that answered a context like the user's ([`Responder::similar_replies`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -11,9 +12,39 @@ pub struct SimilarReply {
     pub similarity: f32,
     /// The emotion label of the conversation it came from.
     pub emotion: String,
+    /// Whether the reply was written leaning on it: one of the exemplars the decoder of a model trained with
+    /// exemplars cross-attends (`model.exemplars`).
+    pub read_by_model: bool,
 }
 
 impl Responder {
+    /// Exemplar-guided diffusion: gives an encoded context the replies its decoder leans on (the index's
+    /// `model.exemplars` nearest, cut as training cut them). Nothing for a model without exemplars or a
+    /// checkpoint without an index: the model then answers without exemplar memory, as it learned to with
+    /// `train.exemplar_dropout`.
+    pub(super) fn add_exemplars(
+        &self,
+        enc: &mut EncodedSample,
+        context: &[String],
+    ) -> Result<(), InferenceError> {
+        let k = self.config.exemplar_count();
+        let Some(index) = self.exemplars.as_ref().filter(|_| k > 0) else {
+            return Ok(());
+        };
+        let max_len =
+            (self.config.max_reply_len.saturating_sub(1)).min(self.config.max_context_len);
+        let key = crate::retrieve::context_key(&self.tokenizer, context, index.turns)?;
+        enc.exemplars = index
+            .query(&key, k, None)
+            .into_iter()
+            .map(|n| {
+                let r = index.reply(n.id);
+                r[..r.len().min(max_len)].to_vec()
+            })
+            .collect();
+        Ok(())
+    }
+
     /// The replies people wrote to the `k` training contexts most like `context` (the exemplar index's
     /// neighbours), most similar first; empty when the checkpoint has no index.
     pub fn similar_replies(
@@ -28,9 +59,11 @@ impl Responder {
         index
             .query(&key, k, None)
             .into_iter()
-            .map(|n| {
+            .enumerate()
+            .map(|(rank, n)| {
                 let e = index.exemplar(n.id);
                 Ok(SimilarReply {
+                    read_by_model: rank < self.config.exemplar_count(),
                     text: self.tokenizer.decode(index.reply(n.id))?,
                     similarity: n.similarity,
                     emotion: EMOTIONS

@@ -198,6 +198,7 @@ impl Responder {
         }
         let mut enc = encode_context(&self.tokenizer, &self.tagger, context, &self.config)?;
         self.add_lexical(&mut enc, context);
+        self.add_exemplars(&mut enc, context)?;
         Ok(enc)
     }
 
@@ -208,6 +209,7 @@ impl Responder {
     ) -> Result<EncodedSample, InferenceError> {
         let mut enc = encode_sample(&self.tokenizer, &self.tagger, sample, &self.config)?;
         self.add_lexical(&mut enc, &sample.context);
+        self.add_exemplars(&mut enc, &sample.context)?;
         Ok(enc)
     }
 

@@ -32,7 +32,18 @@ pub struct DenoiserConfig {
     pub n_intents: usize,
     #[config(default = 0.1)]
     pub dropout: f64,
+    /// Learned vectors for exemplar-guided diffusion ([`EXEMPLAR_SEGMENT`], [`DRAFT_HINT`]); false for models
+    /// that never see exemplars.
+    #[config(default = false)]
+    pub exemplar_slots: bool,
 }
+
+/// Row of [`Denoiser::exemplar`] added to every exemplar token in the cross-attention memory, so the decoder can
+/// tell a human reply to a similar moment from the user's own context.
+pub const EXEMPLAR_SEGMENT: usize = 0;
+/// Row of [`Denoiser::exemplar`] added to a reply position that shows a draft token (draft editing): the token is
+/// a suggestion from the exemplar, still to be decided, not a token already written.
+pub const DRAFT_HINT: usize = 1;
 
 #[derive(Module, Debug)]
 pub struct Denoiser {
@@ -44,6 +55,8 @@ pub struct Denoiser {
     transformer: Decoder,
     norm: LayerNorm,
     output: Linear,
+    /// [2, d_model]: [`EXEMPLAR_SEGMENT`] and [`DRAFT_HINT`]; `None` for models without exemplars.
+    exemplar: Option<Embedding>,
     dropout: f64,
 }
 
@@ -64,6 +77,9 @@ pub struct Condition {
     /// The decoder's cross-attention keys and values of `memory`, per layer, when computed once for many passes
     /// ([`Denoiser::cache_memory`]); `None` projects `memory` in every pass (training).
     pub memory_cache: Option<Vec<KeysValues>>,
+    /// Draft editing: 1.0 at the noisy reply positions that show a token of the exemplar's draft instead of
+    /// [MASK] (still undecided), 0.0 elsewhere, [batch, noisy width]; `None` when no position does.
+    pub draft_hint: Option<Tensor<2>>,
 }
 
 impl DenoiserConfig {
@@ -86,12 +102,36 @@ impl DenoiserConfig {
             ),
             norm: LayerNormConfig::new(self.d_model).init(device),
             output: LinearConfig::new(self.d_model, self.vocab_size).init(device),
+            exemplar: self
+                .exemplar_slots
+                .then(|| EmbeddingConfig::new(2, self.d_model).init(device)),
             dropout: self.dropout,
         }
     }
 }
 
 impl Denoiser {
+    /// Gives a model trained without exemplars the vectors exemplar-guided diffusion needs (fresh; the rest of
+    /// the network is kept): a fine-tune from a checkpoint without them.
+    pub fn with_exemplar_slots(mut self, device: &Device) -> Self {
+        let d = self.position.weight.val().dims()[1];
+        self.exemplar
+            .get_or_insert_with(|| EmbeddingConfig::new(2, d).init(device));
+        self
+    }
+
+    /// Whether the model has the exemplar vectors (was built for exemplar-guided diffusion).
+    pub fn has_exemplar_slots(&self) -> bool {
+        self.exemplar.is_some()
+    }
+
+    /// Row `row` of the exemplar vectors, [1, 1, d_model]; `None` without them.
+    pub fn exemplar_vector(&self, row: usize) -> Option<Tensor<3>> {
+        let w = self.exemplar.as_ref()?.weight.val();
+        let d = w.dims()[1];
+        Some(w.slice([row..row + 1, 0..d]).unsqueeze_dim(0))
+    }
+
     /// Projects the condition's encoder states for every decoder layer once, so that the denoising passes of a
     /// reply reuse them (same logits up to float rounding; a test compares).
     pub fn cache_memory(&self, cond: &mut Condition) {
@@ -162,7 +202,20 @@ impl Denoiser {
             ],
             1,
         );
-        let h = self.word.forward(x) + self.position.forward(positions);
+        let mut h = self.word.forward(x) + self.position.forward(positions);
+        if let (Some(hint), Some(v)) = (&cond.draft_hint, self.exemplar_vector(DRAFT_HINT)) {
+            // The hint covers the noisy tokens, which come first in `x`; clean ones (a block's prefix) get none.
+            let width = hint.dims()[1];
+            let hint = if width < seq {
+                Tensor::cat(
+                    vec![hint.clone(), Tensor::zeros([batch, seq - width], &device)],
+                    1,
+                )
+            } else {
+                hint.clone()
+            };
+            h = h + hint.unsqueeze_dim::<3>(2) * v;
+        }
         let h = dropout(h, self.dropout);
         // The condition slot gets no bias.
         let memory_bias = cond

@@ -103,6 +103,11 @@ impl EncoderConfig {
 }
 
 impl EmotionContagionEncoder {
+    /// Longest token sequence it reads (its learned positions).
+    pub fn max_len(&self) -> usize {
+        self.position.weight.val().dims()[0]
+    }
+
     /// The intent policy's head π(intent | Q), when the model has one.
     pub fn intent_head(&self) -> Option<&Linear> {
         self.intent_head.as_ref()
@@ -116,6 +121,27 @@ impl EmotionContagionEncoder {
         h.matmul(self.word.weight.val().transpose()) / (d as f64).sqrt()
     }
 
+    /// The contextual states of token sequences, [batch, len, d_model], without the heads: what
+    /// [`Self::forward`] computes first, and how exemplar replies are read for the decoder's memory. `ids`,
+    /// `roles`, `reasons`: [batch, len]; `pad`: true at padding; `reason_bias`: the reasoning mask's bias.
+    pub fn states(
+        &self,
+        ids: Tensor<2, Int>,
+        roles: Tensor<2, Int>,
+        reasons: Tensor<2, Int>,
+        pad: Tensor<2, Bool>,
+        reason_bias: Option<Tensor<2>>,
+    ) -> Tensor<3> {
+        let [batch, len] = ids.dims();
+        let positions = super::positions(batch, len, &ids.device());
+        let x = self.word.forward(ids)
+            + self.position.forward(positions)
+            + self.reason.forward(reasons)
+            + self.role.forward(roles);
+        let x = dropout(x, self.dropout);
+        norm(&self.norm, self.transformer.forward(x, pad, reason_bias))
+    }
+
     /// `ids`, `roles`, `reasons`: [batch, ctx_len]; `pad`: [batch, ctx_len], true at padding.
     pub fn forward(
         &self,
@@ -124,21 +150,10 @@ impl EmotionContagionEncoder {
         reasons: Tensor<2, Int>,
         pad: Tensor<2, Bool>,
     ) -> EncoderOutput {
-        let [batch, len] = ids.dims();
-        let device = ids.device();
-        let positions = super::positions(batch, len, &device);
         // Reason tags are 0 (`<noem>`) or 1 (`<em>`, crate::reason::EM): as floats they are the mask itself.
         let reason_bias =
             (self.reason_bias != 0.0).then(|| reasons.clone().float() * self.reason_bias);
-        let x = self.word.forward(ids)
-            + self.position.forward(positions)
-            + self.reason.forward(reasons)
-            + self.role.forward(roles);
-        let x = dropout(x, self.dropout);
-        let h = self
-            .transformer
-            .forward(x, pad.clone(), reason_bias.clone());
-        let h = norm(&self.norm, h); // [batch, ctx_len, d_model]
+        let h = self.states(ids, roles, reasons, pad.clone(), reason_bias.clone()); // [batch, ctx_len, d_model]
         let keep = pad.bool_not().float().unsqueeze_dim::<3>(2); // [batch, ctx_len, 1]
         let q = (h.clone() * keep.clone()).sum_dim(1) / keep.sum_dim(1).clamp_min(1.0);
         let q: Tensor<2> = q.squeeze_dim(1); // [batch, d_model]

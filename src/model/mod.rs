@@ -5,6 +5,7 @@ mod batch;
 pub mod block;
 mod denoiser;
 mod encoder;
+mod exemplars;
 pub mod experts;
 #[cfg(feature = "cli")]
 pub mod fused;
@@ -63,7 +64,14 @@ pub struct ModelConfig {
     /// (`train.intent_labels`). Absent (null) = false: the decoder's intent slot stays "unknown" unless
     /// `sample --intent` names one.
     pub intent_policy: Option<bool>,
+    /// Exemplar-guided diffusion: the decoder also cross-attends this many human replies to similar contexts
+    /// (the checkpoint's exemplar index, `crate::retrieve`), read by the encoder; it learns the draft-hint
+    /// vector of draft editing too. Absent (null) or 0 = none.
+    pub exemplars: Option<usize>,
 }
+
+/// Most exemplar replies a model may cross-attend.
+pub const MAX_EXEMPLARS: usize = 8;
 
 /// Positions 0..len for every row, [batch, len].
 pub(crate) fn positions(batch: usize, len: usize, device: &Device) -> Tensor<2, Int> {
@@ -127,6 +135,12 @@ impl ModelConfig {
                 "model.reason_bias must be a finite number or null, found {b}"
             )));
         }
+        if self.exemplars.unwrap_or(0) > MAX_EXEMPLARS {
+            return Err(Invalid::from(format!(
+                "model.exemplars must be at most {MAX_EXEMPLARS} (null or 0 = none), found {}",
+                self.exemplars.unwrap_or(0)
+            )));
+        }
         if let Some(b) = self.block_len
             && (b == 0 || !self.max_reply_len.is_multiple_of(b))
         {
@@ -143,6 +157,11 @@ impl ModelConfig {
                 self.d_model, self.d_ff, self.vocab_size, self.encoder_layers, self.decoder_layers
             ))),
         }
+    }
+
+    /// Exemplar replies the decoder cross-attends (0 = none).
+    pub fn exemplar_count(&self) -> usize {
+        self.exemplars.unwrap_or(0)
     }
 
     /// Tokens per diffusion block (the whole reply when `block_len` is absent).
@@ -194,6 +213,7 @@ impl ModelConfig {
                 self.max_reply_len,
             )
             .with_dropout(self.dropout)
+            .with_exemplar_slots(self.exemplar_count() > 0)
             .init(device),
         }
     }

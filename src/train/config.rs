@@ -97,6 +97,19 @@ pub struct TrainConfig {
     /// Fraction of the context's word tokens that masked-LM pre-training hides.
     #[serde(default = "default_mlm_mask_rate")]
     pub mlm_mask_rate: f32,
+    /// With `model.exemplars`: fraction of training rows whose exemplar memory is dropped as a whole, so that
+    /// the model also answers without one (a checkpoint without an index, the page).
+    #[serde(default = "default_exemplar_dropout")]
+    pub exemplar_dropout: f32,
+    /// With `model.exemplars`: fraction of the rows with exemplars trained on draft-initialised corruptions
+    /// (draft editing, `sample --draft-mask`): each masked reply position shows the best exemplar's token there
+    /// instead of [MASK] with probability 1 − R, R uniform in [0, 1] per row. 0 = off.
+    #[serde(default)]
+    pub draft_rate: f32,
+}
+
+fn default_exemplar_dropout() -> f32 {
+    0.2
 }
 
 /// See [`TrainConfig::reason_tags`].
@@ -226,11 +239,16 @@ impl RunConfig {
                 )));
             }
         }
-        if !(0.0..=1.0).contains(&t.intent_dropout) {
-            return Err(Invalid::from(format!(
-                "train.intent_dropout must be in [0, 1], found {}",
-                t.intent_dropout
-            )));
+        for (name, v) in [
+            ("intent_dropout", t.intent_dropout),
+            ("exemplar_dropout", t.exemplar_dropout),
+            ("draft_rate", t.draft_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Invalid::from(format!(
+                    "train.{name} must be in [0, 1], found {v}"
+                )));
+            }
         }
         if !(t.mlm_mask_rate > 0.0 && t.mlm_mask_rate < 1.0) {
             return Err(Invalid::from(format!(

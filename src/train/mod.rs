@@ -7,6 +7,7 @@ pub mod clip;
 mod config;
 pub mod contrast;
 mod error;
+mod exemplars;
 mod inputs;
 pub mod mlm;
 pub mod rl;
@@ -176,7 +177,24 @@ fn prepare(opts: &TrainOptions) -> Result<(RunConfig, RunData)> {
     } else {
         None
     };
-    let valid = encode(&valid_samples)?;
+    let mut valid = encode(&valid_samples)?;
+    let mut train = train;
+    if m.exemplar_count() > 0 {
+        let index =
+            exemplars::build_index(&tokenizer, &train_convs, t.max_context_turns, &opts.out)?;
+        let max_len = m.max_reply_len.saturating_sub(1).min(m.max_context_len);
+        for (samples, encoded) in [(&train_samples, &mut train), (&valid_samples, &mut valid)] {
+            exemplars::retrieve_for(
+                &index,
+                &train_convs,
+                &tokenizer,
+                samples,
+                encoded,
+                m.exemplar_count(),
+                max_len,
+            )?;
+        }
+    }
     eprintln!(
         "{} train / {} valid samples, vocab {}",
         train.len(),
@@ -208,5 +226,7 @@ fn step_options(t: &TrainConfig, block: usize) -> step::StepOptions {
             0.0
         },
         intent_weight: t.intent_weight,
+        exemplar_dropout: t.exemplar_dropout,
+        draft_rate: t.draft_rate,
     }
 }

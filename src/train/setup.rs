@@ -60,18 +60,24 @@ pub(super) fn run_config(opts: &TrainOptions) -> Result<RunConfig> {
         if let Some(from) = &opts.init_from {
             let base = ckpt::read_json::<RunConfig>(from, ckpt::CONFIG)?;
             // The saved config records the tokenizer's real vocabulary size; the rest must match as written.
+            // Exemplars may be added: a fine-tune can give a network trained without them its exemplar memory.
             let mut wanted = cfg.model.clone();
             wanted.vocab_size = base.model.vocab_size;
-            if wanted != base.model {
+            wanted.exemplars = base.model.exemplars;
+            let adds_exemplars =
+                base.model.exemplar_count() == 0 || cfg.model.exemplars == base.model.exemplars;
+            if wanted != base.model || !adds_exemplars {
                 fail!(
-                    "--from {}: its model section differs from {}'s; a fine-tune keeps the checkpoint's network, \
-                     so copy the `model` section of {} into the config",
+                    "--from {}: its model section differs from {}'s; a fine-tune keeps the checkpoint's network \
+                     (it may only add `exemplars` to one without), so copy the `model` section of {} into the config",
                     from.display(),
                     path.display(),
                     from.join(ckpt::CONFIG).display()
                 );
             }
+            let exemplars = cfg.model.exemplars;
             cfg.model = base.model;
+            cfg.model.exemplars = exemplars;
             cfg.train.init_from = Some(from.clone());
         }
         Ok(cfg)
@@ -129,8 +135,23 @@ pub(super) fn starting_point(
 ) -> Result<(ReflectDiffu, ModuleOptimizer, TrainState)> {
     let mut model = cfg.model.init(device);
     if let (Some(from), false) = (&cfg.train.init_from, resuming) {
-        model = ckpt::load_weights(from, model, ckpt::read(from, ckpt::WEIGHTS)?)?;
-        eprintln!("starting from the weights of {}", from.display());
+        let base = ckpt::read_json::<RunConfig>(from, ckpt::CONFIG)?.model;
+        if base.exemplar_count() == 0 && cfg.model.exemplar_count() > 0 {
+            // The checkpoint has no exemplar vectors: load it as it was built, then give it fresh ones.
+            let loaded =
+                ckpt::load_weights(from, base.init(device), ckpt::read(from, ckpt::WEIGHTS)?)?;
+            model = ReflectDiffu {
+                encoder: loaded.encoder,
+                denoiser: loaded.denoiser.with_exemplar_slots(device),
+            };
+            eprintln!(
+                "starting from the weights of {} with new exemplar vectors",
+                from.display()
+            );
+        } else {
+            model = ckpt::load_weights(from, model, ckpt::read(from, ckpt::WEIGHTS)?)?;
+            eprintln!("starting from the weights of {}", from.display());
+        }
     }
     // Gradients are clipped by their global norm in the loop (clip.rs), not by burn's per-tensor clipping.
     let mut optim = AdamWConfig::new()

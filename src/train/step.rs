@@ -35,6 +35,10 @@ pub struct StepOptions {
     pub intent_dropout: f32,
     /// Weight of the intent policy's cross-entropy (when the model has a policy).
     pub intent_weight: f32,
+    /// Fraction of rows whose exemplar memory is dropped (models with exemplars; `train.exemplar_dropout`).
+    pub exemplar_dropout: f32,
+    /// Fraction of rows with exemplars trained from draft-initialised corruptions (`train.draft_rate`).
+    pub draft_rate: f32,
 }
 
 impl StepOptions {
@@ -50,6 +54,8 @@ impl StepOptions {
             contrastive_temperature: 1.0,
             intent_dropout: 0.0,
             intent_weight: 0.0,
+            exemplar_dropout: 0.0,
+            draft_rate: 0.0,
         }
     }
 }
@@ -96,16 +102,23 @@ pub fn forward(
             (if hide { UNKNOWN_INTENT } else { s.intent }) as i64
         })
         .collect();
-    let cond = Condition {
+    let mut cond = Condition {
         memory: enc.h.clone(),
         memory_pad: batch.ctx_pad.clone(),
         emotion: batch.emotion.clone(),
         intent: Tensor::from_data(TensorData::new(shown, [samples.len()]), device),
         memory_bias: enc.reason_bias.clone(),
         memory_cache: None,
+        draft_hint: None,
     };
+    let drafts = attach_exemplars(model, &mut cond, samples, opts, rng);
     let diffusion = if opts.diffusion_weight > 0.0 {
-        diffusion_loss(model, &cond, samples, len, block, rng, device)
+        let corrupt = Corruption {
+            len,
+            block,
+            drafts: &drafts,
+        };
+        diffusion_loss(model, &cond, samples, &corrupt, rng, device)
     } else {
         Tensor::<1>::zeros([1], device)
     };
@@ -166,24 +179,86 @@ fn intent_loss(
     ))
 }
 
-/// Corrupts the first `len` reply tokens at fresh times t and scores the denoiser on the masked positions.
+/// Gives the decoder each row's exemplar memory (models with exemplar slots whose samples carry exemplars):
+/// dropped as a whole for `opts.exemplar_dropout` of the rows. Returns each row's draft for draft editing (the
+/// best exemplar as a reply, [EOS] and [PAD] after it) and the share R of its positions left masked, for
+/// `opts.draft_rate` of the rows that kept their exemplars; `None` elsewhere. Draws nothing for other models, so
+/// their training noise is what it always was.
+fn attach_exemplars(
+    model: &ReflectDiffu,
+    cond: &mut Condition,
+    samples: &[&EncodedSample],
+    opts: &StepOptions,
+    rng: &mut impl Rng,
+) -> Vec<Option<(Vec<u32>, f32)>> {
+    let k = samples.iter().map(|s| s.exemplars.len()).max().unwrap_or(0);
+    if k == 0 || !model.denoiser.has_exemplar_slots() {
+        return vec![None; samples.len()];
+    }
+    let mut drafts = Vec::with_capacity(samples.len());
+    let kept: Vec<&[Vec<u32>]> = samples
+        .iter()
+        .map(|s| {
+            let keep = !s.exemplars.is_empty() && rng.random::<f32>() >= opts.exemplar_dropout;
+            let draft = keep && opts.draft_rate > 0.0 && rng.random::<f32>() < opts.draft_rate;
+            drafts.push(draft.then(|| {
+                let r: f32 = rng.random();
+                (
+                    crate::diffusion::draft_reply(&s.exemplars[0], s.reply.len()),
+                    r,
+                )
+            }));
+            if keep { &s.exemplars[..] } else { &[][..] }
+        })
+        .collect();
+    model.attach_exemplars(cond, &kept, k);
+    drafts
+}
+
+/// How [`diffusion_loss`] corrupts a batch: the first `len` reply positions, in blocks of `block`; rows with a
+/// draft show its token instead of [MASK] at a masked position with probability 1 − R.
+struct Corruption<'a> {
+    len: usize,
+    block: usize,
+    drafts: &'a [Option<(Vec<u32>, f32)>],
+}
+
+/// Corrupts the first `len` reply tokens at fresh times t and scores the denoiser on the masked positions (a
+/// position that shows a draft token counts as masked: it is still to be decided).
 fn diffusion_loss(
     model: &ReflectDiffu,
     cond: &Condition,
     samples: &[&EncodedSample],
-    len: usize,
-    block: usize,
+    corrupt: &Corruption,
     rng: &mut impl Rng,
     device: &Device,
 ) -> Tensor<1> {
+    let Corruption { len, block, drafts } = *corrupt;
     let rows = samples.len();
     let ts = sample_t(rows, rng);
     let (mut xt, mut masked) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-    for (s, &t) in samples.iter().zip(&ts) {
-        let (x, m) = q_xt(&s.reply[..len], t, rng);
+    let mut hint = vec![0.0f32; rows * len];
+    for (row, (s, &t)) in samples.iter().zip(&ts).enumerate() {
+        let (mut x, m) = q_xt(&s.reply[..len], t, rng);
+        if let Some((draft, r)) = &drafts[row] {
+            for i in 0..len {
+                if m[i] && rng.random::<f32>() >= *r {
+                    x[i] = draft[i];
+                    hint[row * len + i] = 1.0;
+                }
+            }
+        }
         xt.push(x);
         masked.push(m);
     }
+    let mut cond = cond.clone();
+    if drafts.iter().any(Option::is_some) {
+        cond.draft_hint = Some(Tensor::from_data(
+            TensorData::new(hint, [rows, len]),
+            device,
+        ));
+    }
+    let cond = &cond;
     let x0: Vec<Vec<u32>> = samples.iter().map(|s| s.reply[..len].to_vec()).collect();
     let t = Tensor::<1>::from_data(TensorData::new(ts, [rows]), device);
     let hidden = model.denoise_train_hidden(

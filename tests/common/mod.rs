@@ -34,6 +34,7 @@ pub fn samples() -> Vec<EncodedSample> {
         intent: reflectdiffu::data::UNKNOWN_INTENT,
         truncated: false,
         lexical: Default::default(),
+        exemplars: Vec::new(),
     };
     vec![
         s(vec![3, 6, 40, 41, 42, 43, 44], 5),
@@ -54,6 +55,7 @@ pub fn condition(
         intent: Tensor::from_data(TensorData::new(vec![9i64, 9], [2]), device),
         memory_bias: enc.reason_bias,
         memory_cache: None,
+        draft_hint: None,
     }
 }
 

@@ -280,6 +280,7 @@ impl Learner {
             intent: intent_t,
             memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
             memory_cache: None,
+            draft_hint: None,
         }
     }
 

@@ -267,6 +267,8 @@ fn step_settings(rl: &RlConfig, run: &RunConfig) -> StepSettings {
             contrastive_temperature: 1.0,
             intent_dropout: 0.0,
             intent_weight: run.train.intent_weight,
+            exemplar_dropout: 0.0,
+            draft_rate: 0.0,
         },
     }
 }

@@ -1,0 +1,71 @@
+//! Exemplar-guided diffusion at training time: the run builds the exemplar index over its train split, writes it
+//! into the run folder (so the checkpoint it becomes answers with the index it was trained with), and gives every
+//! sample the replies of its nearest training contexts. A training sample never retrieves from its own
+//! conversation, or it would be shown its own reply.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::checkpoint as ckpt;
+use crate::data::{Conversation, Sample};
+use crate::inputs::EncodedSample;
+use crate::retrieve::{self, ExemplarIndex, INDEX_FILE, KeyTurns};
+use crate::tokenizer::TextTokenizer;
+use crate::train::{Result, TrainError};
+
+/// Builds the index over `train_convs` (keyed by every context turn, as `reflectdiffu index build`) and writes it
+/// to `out`.
+pub(super) fn build_index(
+    tokenizer: &TextTokenizer,
+    train_convs: &[Conversation],
+    max_turns: usize,
+    out: &Path,
+) -> Result<ExemplarIndex> {
+    let index = retrieve::build(tokenizer, train_convs, max_turns, KeyTurns::All)?;
+    let bytes = index
+        .to_bytes()
+        .map_err(|e| TrainError::Run(e.to_string()))?;
+    ckpt::write_atomic(out, INDEX_FILE, &bytes)?;
+    eprintln!(
+        "exemplar index: {} replies of {} conversations, written to {}",
+        index.len(),
+        train_convs.len(),
+        out.join(INDEX_FILE).display()
+    );
+    Ok(index)
+}
+
+/// Sets each encoded sample's `k` exemplars: the replies of the most similar contexts in `index`, leaving out the
+/// sample's own conversation when the index holds it (`index_convs` are the conversations the index was built
+/// from, in its order). Replies are cut to `max_len` tokens.
+pub(super) fn retrieve_for(
+    index: &ExemplarIndex,
+    index_convs: &[Conversation],
+    tokenizer: &TextTokenizer,
+    samples: &[Sample],
+    encoded: &mut [EncodedSample],
+    k: usize,
+    max_len: usize,
+) -> Result<()> {
+    let conv_of: HashMap<&str, u32> = index_convs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i as u32))
+        .collect();
+    let mut bar = crate::progress::Progress::new(samples.len(), 0);
+    for (s, e) in samples.iter().zip(encoded.iter_mut()) {
+        let key = retrieve::context_key(tokenizer, &s.context, index.turns)?;
+        let exclude = conv_of.get(s.conv_id.as_str()).copied();
+        e.exemplars = index
+            .query(&key, k, exclude)
+            .into_iter()
+            .map(|n| {
+                let r = index.reply(n.id);
+                r[..r.len().min(max_len)].to_vec()
+            })
+            .collect();
+        bar.tick("retrieving exemplars".into());
+    }
+    bar.finish();
+    Ok(())
+}
