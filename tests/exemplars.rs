@@ -161,3 +161,69 @@ fn a_fine_tune_gives_a_model_without_exemplars_its_memory() {
     assert_eq!(cfg["model"]["exemplars"], 1);
     reply(&stdout_ok(sample(&tuned, &[])));
 }
+
+#[test]
+fn the_rl_stage_runs_on_a_model_trained_with_exemplars() {
+    let dir = tempfile::tempdir().unwrap();
+    let judge = dir.path().join("judge.bin");
+    stdout_ok(
+        reflectdiffu()
+            .args([
+                "intent",
+                "train",
+                "--data",
+                "tests/fixtures/intents",
+                "--epochs",
+                "1",
+                "--out",
+            ])
+            .arg(&judge)
+            .output()
+            .unwrap(),
+    );
+    let config = tiny_run_config(dir.path(), "intents", |c| {
+        c["model"]["intent_policy"] = true.into();
+        c["model"]["exemplars"] = 2.into();
+        c["train"]["max_steps"] = 2.into();
+        c["train"]["intent_labels"] = "tests/fixtures/intents/annotated".into();
+        c["train"]["intent_judge"] = serde_json::json!(judge);
+    });
+    let run = dir.path().join("run");
+    stdout_ok(train_cmd(&config, &run).output().unwrap());
+    // The whole model, not only the policy head: the rollouts' condition and the anchor read exemplar memory.
+    let mut rl: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("configs/rl.json").unwrap()).unwrap();
+    rl["rl"]["judge"] = serde_json::json!(judge);
+    rl["rl"]["steps"] = 2.into();
+    rl["rl"]["contexts"] = 2.into();
+    rl["rl"]["sample_steps"] = 2.into();
+    rl["rl"]["policy_only"] = false.into();
+    let rl_config = dir.path().join("rl.json");
+    std::fs::write(&rl_config, rl.to_string()).unwrap();
+    let rl_run = dir.path().join("rl-run");
+    let out = reflectdiffu()
+        .args([
+            "train",
+            "--stage",
+            "rl",
+            "--data",
+            "tests/fixtures/ed",
+            "--config",
+        ])
+        .arg(&rl_config)
+        .arg("--from")
+        .arg(&run)
+        .arg("--out")
+        .arg(&rl_run)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(rl_run.join("metrics.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 2);
+    assert!(rl_run.join("exemplars.bin").exists(), "it keeps the index");
+    reply(&stdout_ok(sample(&rl_run, &["--draft-mask", "0.5"])));
+}

@@ -13,9 +13,43 @@ use crate::retrieve::{self, ExemplarIndex, INDEX_FILE, KeyTurns};
 use crate::tokenizer::TextTokenizer;
 use crate::train::{Result, TrainError};
 
+/// Builds the index over `train_convs` (writing it to `out` when given) and gives every encoded sample of each
+/// (samples, encodings) pair its `model.exemplars` neighbours, cut to what the model reads.
+pub(crate) fn give_exemplars(
+    tokenizer: &TextTokenizer,
+    train_convs: &[Conversation],
+    run: &crate::train::RunConfig,
+    out: Option<&Path>,
+    sets: &mut [(&[Sample], &mut Vec<EncodedSample>)],
+) -> Result<()> {
+    let m = &run.model;
+    let index = match out {
+        Some(out) => build_index(tokenizer, train_convs, run.train.max_context_turns, out)?,
+        None => retrieve::build(
+            tokenizer,
+            train_convs,
+            run.train.max_context_turns,
+            KeyTurns::All,
+        )?,
+    };
+    let max_len = m.max_reply_len.saturating_sub(1).min(m.max_context_len);
+    for (samples, encoded) in sets.iter_mut() {
+        retrieve_for(
+            &index,
+            train_convs,
+            tokenizer,
+            samples,
+            encoded,
+            m.exemplar_count(),
+            max_len,
+        )?;
+    }
+    Ok(())
+}
+
 /// Builds the index over `train_convs` (keyed by every context turn, as `reflectdiffu index build`) and writes it
 /// to `out`.
-pub(super) fn build_index(
+fn build_index(
     tokenizer: &TextTokenizer,
     train_convs: &[Conversation],
     max_turns: usize,
@@ -38,7 +72,7 @@ pub(super) fn build_index(
 /// Sets each encoded sample's `k` exemplars: the replies of the most similar contexts in `index`, leaving out the
 /// sample's own conversation when the index holds it (`index_convs` are the conversations the index was built
 /// from, in its order). Replies are cut to `max_len` tokens.
-pub(super) fn retrieve_for(
+fn retrieve_for(
     index: &ExemplarIndex,
     index_convs: &[Conversation],
     tokenizer: &TextTokenizer,

@@ -7,7 +7,7 @@ pub mod clip;
 mod config;
 pub mod contrast;
 mod error;
-mod exemplars;
+pub(crate) mod exemplars;
 mod inputs;
 pub mod mlm;
 pub mod rl;
@@ -180,20 +180,13 @@ fn prepare(opts: &TrainOptions) -> Result<(RunConfig, RunData)> {
     let mut valid = encode(&valid_samples)?;
     let mut train = train;
     if m.exemplar_count() > 0 {
-        let index =
-            exemplars::build_index(&tokenizer, &train_convs, t.max_context_turns, &opts.out)?;
-        let max_len = m.max_reply_len.saturating_sub(1).min(m.max_context_len);
-        for (samples, encoded) in [(&train_samples, &mut train), (&valid_samples, &mut valid)] {
-            exemplars::retrieve_for(
-                &index,
-                &train_convs,
-                &tokenizer,
-                samples,
-                encoded,
-                m.exemplar_count(),
-                max_len,
-            )?;
-        }
+        exemplars::give_exemplars(
+            &tokenizer,
+            &train_convs,
+            &cfg,
+            Some(&opts.out),
+            &mut [(&train_samples, &mut train), (&valid_samples, &mut valid)],
+        )?;
     }
     eprintln!(
         "{} train / {} valid samples, vocab {}",

@@ -261,7 +261,7 @@ impl Learner {
     ) -> Condition {
         let rows = rollouts.owner.len();
         let enc = &policy.enc;
-        Condition {
+        let mut cond = Condition {
             memory: enc.h.clone().select(0, owner_t.clone()),
             // (the padding of the repeated rows built afresh: a selected Bool tensor comes back as U8 on Flex)
             memory_pad: Batch::new(&rollouts.repeated.iter().collect::<Vec<_>>(), &self.device)
@@ -281,7 +281,12 @@ impl Learner {
             memory_bias: enc.reason_bias.clone().map(|b| b.select(0, owner_t)),
             memory_cache: None,
             draft_hint: None,
-        }
+        };
+        let exemplars: Vec<&[Vec<u32>]> =
+            rollouts.repeated.iter().map(|e| &e.exemplars[..]).collect();
+        let k = exemplars.iter().map(|e| e.len()).max().unwrap_or(0);
+        self.model.attach_exemplars(&mut cond, &exemplars, k);
+        cond
     }
 
     /// Backward, clipping and the optimizer step (only the intent head with `policy_only`).

@@ -170,10 +170,21 @@ impl Contexts {
         if let Some(labels) = &run.train.intent_labels {
             label_intents(labels, Some(judge), &mut [("train", &mut set, &convs)])?;
         }
-        let encoded = set
+        let mut encoded = set
             .iter()
             .map(|s| encode_sample(&responder.tokenizer, &responder.tagger, s, &run.model))
             .collect::<Result<Vec<_>, _>>()?;
+        if run.model.exemplar_count() > 0 {
+            // The rollouts and the anchor read exemplar memory as training did: an index over this train split,
+            // each context's own conversation left out (an index over other data could not tell which that is).
+            crate::train::exemplars::give_exemplars(
+                &responder.tokenizer,
+                &convs,
+                &run,
+                None,
+                &mut [(&set[..], &mut encoded)],
+            )?;
+        }
         let mut order: Vec<usize> = (0..set.len()).collect();
         order.shuffle(&mut StdRng::seed_from_u64(rl.seed));
         Ok(Self {
@@ -231,6 +242,13 @@ fn start(
                 .reading(|| format!("cannot read {}", opts.from.join(file).display()))?;
             ckpt::write_atomic(out, file, &bytes)?;
         }
+        // The exemplar index the model reads, when it has one.
+        let index = opts.from.join(crate::retrieve::INDEX_FILE);
+        if run.model.exemplar_count() > 0 && index.exists() {
+            let bytes =
+                std::fs::read(&index).reading(|| format!("cannot read {}", index.display()))?;
+            ckpt::write_atomic(out, crate::retrieve::INDEX_FILE, &bytes)?;
+        }
         let (file, bytes) = learner.responder.tagger.to_file();
         ckpt::write_atomic(out, file, &bytes)?;
         ckpt::write_json(out, RL_CONFIG, &rl)?;
@@ -267,8 +285,8 @@ fn step_settings(rl: &RlConfig, run: &RunConfig) -> StepSettings {
             contrastive_temperature: 1.0,
             intent_dropout: 0.0,
             intent_weight: run.train.intent_weight,
-            exemplar_dropout: 0.0,
-            draft_rate: 0.0,
+            exemplar_dropout: run.train.exemplar_dropout,
+            draft_rate: run.train.draft_rate,
         },
     }
 }
