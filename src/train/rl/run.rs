@@ -180,7 +180,7 @@ impl Contexts {
             crate::train::exemplars::give_exemplars(
                 &responder.tokenizer,
                 &convs,
-                &run,
+                run,
                 None,
                 &mut [(&set[..], &mut encoded)],
             )?;
