@@ -68,7 +68,14 @@ if [ -f "$checkpoint/emotion_ngrams.bin" ]; then
     --out "$dist/model/emotion_ngrams.bin"
   emotion='"emotion_ngrams.bin"'
 fi
-printf '{"reasons": "%s", "emotion": %s, "webgpu": %s}\n' "$reasons" "$emotion" "$webgpu" > "$dist/model/manifest.json"
+# The exemplar index, when the model was trained to read one (model.exemplars): without it the page would answer
+# without the memory the CLI gives the same model.
+exemplars=null
+if [ -f "$checkpoint/exemplars.bin" ] && grep -Eq '"exemplars": *[1-9]' "$checkpoint/config.json"; then
+  cp "$checkpoint/exemplars.bin" "$dist/model/exemplars.bin"
+  exemplars='"exemplars.bin"'
+fi
+printf '{"reasons": "%s", "emotion": %s, "exemplars": %s, "webgpu": %s}\n' "$reasons" "$emotion" "$exemplars" "$webgpu" > "$dist/model/manifest.json"
 # The weights as f16: half the download (10 instead of 20 MB for the shipped model); the page casts them back
 # to f32, and on 500 ED test replies 495 come out identical (BENCHMARKS.md). Needs the native CLI.
 cargo run --release --quiet -- export --checkpoint "$checkpoint" --format burnpack-f16 --out "$dist/model/model.bpk"

@@ -91,6 +91,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Adds the checkpoint's exemplar index (`exemplars.bin`): a model trained with exemplars then leans on the
+    /// replies people wrote to similar moments, as in the CLI, and each answer lists them.
+    pub fn set_exemplars(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        let index = reflectdiffu::retrieve::ExemplarIndex::from_bytes(bytes)
+            .map_err(|e| JsError::new(&format!("cannot load the exemplar index: {e}")))?;
+        if index.vocab_size as usize != self.responder.config.vocab_size {
+            return Err(JsError::new(
+                "the exemplar index was built with another tokenizer than the model's",
+            ));
+        }
+        self.responder.exemplars = Some(index);
+        Ok(())
+    }
+
     /// Which backend runs the model, in words.
     pub fn backend(&self) -> String {
         if cfg!(feature = "webgpu") {
@@ -177,6 +191,14 @@ pub async fn answer(responder: &Responder, request: &str) -> Result<String, Stri
     let reasons = speaker_reasons(&responder.tokenizer, &responder.tagger, &req.turns)
         .map_err(|e| e.to_string())?;
     out["explain"] = explain_json(&reply, &reasons);
+    // The replies people wrote to the most similar moments (those the model read come first), when the page
+    // loaded the index.
+    let similar = responder
+        .similar_replies(&req.turns, responder.config.exemplar_count().max(1))
+        .map_err(|e| e.to_string())?;
+    if !similar.is_empty() {
+        out["explain"]["similar_replies"] = json!(similar);
+    }
     out["settings"] = json!(cfg);
     Ok(out.to_string())
 }

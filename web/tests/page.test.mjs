@@ -79,6 +79,12 @@ test("a message gets a non-empty reply with three emotion bars; a second turn ke
     // …and write it for the same intent, drawn from the shipped model's intent policy.
     assert.equal((await first.locator(".intent").textContent()).trim(), `intent: ${expected.intent}`);
   }
+  // A model trained with exemplars leans on the replies people wrote to similar moments; the page lists them.
+  const manifest = JSON.parse(fs.readFileSync(path.join(here, "..", "dist", "model", "manifest.json"), "utf8"));
+  if (manifest.exemplars) {
+    assert.ok((await first.locator(".similar .exemplar").count()) >= 1, "no exemplar shown");
+    assert.match(await first.locator(".similar summary").textContent(), /the model leaned on these/);
+  }
   // The shipped model has an intent policy, so every reply names the intent it was written for.
   assert.match(await first.locator(".intent").textContent(), /^intent: (agreeing|acknowledging|encouraging|consoling|sympathizing|suggesting|questioning|wishing|neutral)$/);
   assert.equal(await page.getAttribute("body", "data-turns-sent"), "1");

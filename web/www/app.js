@@ -129,6 +129,14 @@ function renderReply(node, label, r) {
   node.append(bars);
   // The intent the reply was written for (Intent Twice's "explore"); a model without an intent policy has none.
   if (r.intent && r.intent !== "unknown") node.append(el("div", "intent", `intent: ${r.intent}`));
+  // The replies people wrote to the most similar moments, the ones the model leaned on marked as such.
+  const similar = r.explain?.similar_replies ?? [];
+  if (similar.length) {
+    const box = el("details", "similar");
+    box.append(el("summary", "", similar.some((x) => x.read_by_model) ? "what people wrote in similar moments (the model leaned on these)" : "what people wrote in similar moments"));
+    for (const x of similar) box.append(el("div", "exemplar", `“${x.text}” (${x.emotion}, similarity ${x.similarity.toFixed(2)})`));
+    node.append(box);
+  }
   const s = r.settings;
   node.append(el("div", "meta", `${s.steps} steps · T ${s.temperature} · stop T ${s.stop_temperature} · seed ${s.seed} · ${Math.round(r.ms)} ms`));
 }

@@ -71,12 +71,14 @@ async function load(wanted = "auto") {
   const progress = (text, loaded = 0, total = 0) => postMessage({ type: "progress", text, loaded, total });
   progress("loading the WebAssembly module…");
   await init();
-  // manifest.json (written by build.sh) names the reason tagger's file and the lexical emotion reader's (or null).
+  // manifest.json (written by build.sh) names the reason tagger's file, the lexical emotion reader's and the
+  // exemplar index's (or null).
   const manifest = JSON.parse(new TextDecoder().decode(await fetchBytes("manifest.json", () => {})));
   const files = {};
   let downloaded = 0;
   const names = ["config.json", "tokenizer.json", manifest.reasons, "model.bpk"];
   if (manifest.emotion) names.push(manifest.emotion);
+  if (manifest.exemplars) names.push(manifest.exemplars);
   for (const name of names) {
     files[name] = await fetchBytes(name, (loaded, total) =>
       progress(`downloading ${name}…`, loaded, total),
@@ -92,6 +94,7 @@ async function load(wanted = "auto") {
     files[manifest.reasons],
   );
   if (manifest.emotion) engine.set_lexical(files[manifest.emotion]);
+  if (manifest.exemplars) engine.set_exemplars(files[manifest.exemplars]);
   postMessage({
     type: "ready",
     backend: engine.backend(),
