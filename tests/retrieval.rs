@@ -121,6 +121,11 @@ fn an_index_is_built_shown_by_explain_refused_when_damaged_and_optional() {
         let rate = v[key].as_f64().unwrap_or_else(|| panic!("{key}: {v}"));
         assert!((0.0..=100.0).contains(&rate), "{key} {rate}");
     }
+    // The longest word run shared with the best exemplar: a mean of word counts, at most the longest reply.
+    for key in ["exemplar_run", "reference_exemplar_run"] {
+        let run = v[key].as_f64().unwrap_or_else(|| panic!("{key}: {v}"));
+        assert!((0.0..=40.0).contains(&run), "{key} {run}");
+    }
     std::fs::remove_file(&report).unwrap();
     std::fs::remove_file(ckpt.path().join("eval.replies.jsonl")).unwrap();
 

@@ -103,3 +103,46 @@ fn retrieve_for(
     bar.finish();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::samples;
+
+    fn conv(id: &str, turns: [&str; 2]) -> Conversation {
+        Conversation {
+            id: id.into(),
+            emotion: 0,
+            situation: String::new(),
+            turns: turns.map(String::from).to_vec(),
+            intents: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_training_sample_never_retrieves_its_own_reply() {
+        // Two conversations with the same opening turn: each sample's best neighbour is its own turn, which it
+        // must not see; it gets the other conversation's reply instead.
+        let convs = vec![
+            conv("a", ["my dog ran away today", "oh no, did you find him?"]),
+            conv("b", ["my dog ran away today", "that is so scary."]),
+            conv("c", ["i won the lottery", "wow, congratulations!"]),
+        ];
+        let texts = convs.iter().flat_map(|c| c.turns.clone()).cycle().take(60);
+        let tok = TextTokenizer::train(texts, 300).unwrap();
+        let index = retrieve::build(&tok, &convs, 6, KeyTurns::All).unwrap();
+        let set = samples(&convs, 6);
+        let mut encoded = vec![EncodedSample::with_reply_tokens(1); set.len()];
+        retrieve_for(&index, &convs, &tok, &set, &mut encoded, 1, 31).unwrap();
+        let reply = |i: usize| tok.decode(&encoded[i].exemplars[0]).unwrap();
+        assert_eq!(reply(0), "that is so scary.");
+        assert_eq!(reply(1), "oh no, did you find him?");
+        // Replies are cut to what the model reads.
+        retrieve_for(&index, &convs, &tok, &set, &mut encoded, 2, 3).unwrap();
+        assert!(
+            encoded
+                .iter()
+                .all(|e| e.exemplars.iter().all(|r| r.len() <= 3))
+        );
+    }
+}
