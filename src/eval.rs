@@ -95,9 +95,10 @@ pub struct Report {
     /// The same two rates on the human references of the same samples, for scale.
     pub reference_word_repeat: f64,
     pub reference_bigram_repeat: f64,
-    pub emotion_acc: f64,
-    /// Macro-F1 of the emotion over the 32 classes, in %.
-    pub emotion_macro_f1: f64,
+    /// `None` when the data has no emotion labels.
+    pub emotion_acc: Option<f64>,
+    /// Macro-F1 of the emotion over the 32 classes, in %; `None` as `emotion_acc`.
+    pub emotion_macro_f1: Option<f64>,
     /// exp(NELBO / reference tokens): an upper bound on the reference perplexity, not a perplexity.
     pub ppl_bound: f64,
     /// Mean reply length in words: metric tokens that hold a letter or digit (punctuation not counted).
@@ -149,7 +150,7 @@ pub fn evaluate_emotion(opts: &EvalOptions, responder: &Responder) -> Result<ser
     let (set, encoded) = split_samples(opts, responder)?;
     let predicted = responder.read_emotions(&encoded)?;
     let gold: Vec<usize> = set.iter().map(|s| s.emotion).collect();
-    let (acc, f1) = accuracy_macro_f1(&gold, &predicted);
+    let (acc, f1) = known_emotion_scores(&gold, &predicted).unzip();
     Ok(json!({
         "emotion_acc": acc, "emotion_macro_f1": f1, "samples": set.len(),
         "settings": {"checkpoint": opts.checkpoint.display().to_string(), "split": opts.split, "limit": opts.limit},
@@ -175,7 +176,7 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
     let (reference_word_repeat, reference_bigram_repeat) = repeat_rates(&refs);
     let gold: Vec<usize> = set.iter().map(|s| s.emotion).collect();
     let predicted: Vec<usize> = replies.iter().map(|r| r.emotion_id).collect();
-    let (emotion_acc, emotion_macro_f1) = accuracy_macro_f1(&gold, &predicted);
+    let (emotion_acc, emotion_macro_f1) = known_emotion_scores(&gold, &predicted).unzip();
 
     let judged: Option<(Vec<usize>, Vec<usize>)> = opts.judge.as_ref().map(|j| {
         (
@@ -257,6 +258,18 @@ fn train_replies(responder: &Responder) -> Result<Option<HashSet<Vec<String>>>> 
     Ok(Some(replies))
 }
 
+/// Emotion accuracy and macro-F1 (in %) over the samples with an emotion label; `None` when the data has none
+/// (a conversations file without `emotion`).
+fn known_emotion_scores(gold: &[usize], predicted: &[usize]) -> Option<(f64, f64)> {
+    let (g, p): (Vec<usize>, Vec<usize>) = gold
+        .iter()
+        .zip(predicted)
+        .filter(|(g, _)| **g < crate::data::EMOTIONS.len())
+        .map(|(g, p)| (*g, *p))
+        .unzip();
+    (!g.is_empty()).then(|| accuracy_macro_f1(&g, &p))
+}
+
 /// The words of each sample's best exemplar (the index's top neighbour of its context; none is an empty list);
 /// `None` without an index.
 fn best_exemplars(responder: &Responder, set: &[Sample]) -> Result<Option<Vec<Vec<String>>>> {
@@ -309,7 +322,7 @@ fn generate(
             let s = &set[i * BATCH_ROWS + k];
             let mut line = json!({
                 "context": s.context, "reference": s.reply, "reply": reply.text,
-                "predicted_emotion": EMOTIONS[reply.emotion_id], "gold_emotion": EMOTIONS[s.emotion],
+                "predicted_emotion": EMOTIONS[reply.emotion_id], "gold_emotion": crate::data::emotion_name(s.emotion),
                 "intent": INTENTS[reply.intent_id],
             });
             if let Some(j) = &opts.judge {
@@ -387,7 +400,7 @@ impl Report {
         format!(
             "| samples | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | Dist-1 | Dist-2 | word rep. % | bigram rep. % | emotion acc | PPL bound | avg words | avg tokens |\n\
              |---|---|---|---|---|---|---|---|---|---|---|---|---|\n\
-             | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | ≤ {:.1} | {:.1} | {:.1} |",
+             | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | ≤ {:.1} | {:.1} | {:.1} |",
             self.samples,
             self.bleu1,
             self.bleu2,
@@ -397,7 +410,8 @@ impl Report {
             self.dist2,
             self.word_repeat,
             self.bigram_repeat,
-            self.emotion_acc,
+            self.emotion_acc
+                .map_or("– (no labels)".to_string(), |a| format!("{a:.2}")),
             self.ppl_bound,
             self.avg_words,
             self.avg_tokens

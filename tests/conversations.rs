@@ -107,3 +107,71 @@ fn a_conversations_file_trains_a_tokenizer_fine_tunes_a_checkpoint_and_is_scored
     }
     assert_eq!(from_file["samples"], 4);
 }
+
+#[test]
+fn a_file_without_emotion_labels_trains_without_the_emotion_head_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let ed = converted_fixtures(dir.path());
+    // The same conversations with their `emotion` left out.
+    let data = dir.path().join("no-emotions.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&ed)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("emotion");
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+
+    let stats: serde_json::Value = serde_json::from_str(&stdout_ok(
+        reflectdiffu()
+            .args(["data", "stats", "--json", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(stats["train"]["emotions"], 0);
+    assert_eq!(
+        stats["train"]["unlabelled"],
+        stats["train"]["conversations"]
+    );
+
+    let config = tiny_run_config(dir.path(), "tiny", |c| c["train"]["max_steps"] = 2.into());
+    let run = dir.path().join("run");
+    let out = reflectdiffu()
+        .args(["train", "--lexicons", "tests/fixtures/lexicons", "--data"])
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no emotion labels: the emotion head is not trained"),
+        "{stderr}"
+    );
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    assert!(last["valid_emotion_acc"].is_null(), "{last}");
+    assert!(last["valid_diffusion_loss"].as_f64().unwrap().is_finite());
+
+    // eval scores the replies and reports no emotion accuracy; the lexical reader has nothing to learn from.
+    let report = eval(&run, &data, &dir.path().join("eval.json"));
+    assert!(report["emotion_acc"].is_null(), "{report}");
+    assert!(report["bleu1"].as_f64().is_some());
+    let out = reflectdiffu()
+        .args(["emotion", "train", "--data"])
+        .arg(&data)
+        .arg("--checkpoint")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no emotion labels"));
+}

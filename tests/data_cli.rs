@@ -67,9 +67,9 @@ fn stats_on_the_full_dataset_match_the_official_counts() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let expect = serde_json::json!({
-        "train": {"conversations": 19533, "samples": 40254, "emotions": 32},
-        "valid": {"conversations": 2770, "samples": 5738, "emotions": 32},
-        "test": {"conversations": 2547, "samples": 5259, "emotions": 32},
+        "train": {"conversations": 19533, "samples": 40254, "emotions": 32, "unlabelled": 0},
+        "valid": {"conversations": 2770, "samples": 5738, "emotions": 32, "unlabelled": 0},
+        "test": {"conversations": 2547, "samples": 5259, "emotions": 32, "unlabelled": 0},
     });
     assert_eq!(v, expect);
 }

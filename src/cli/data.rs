@@ -27,14 +27,14 @@ pub fn stats(data: Option<&Path>, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<6} {:>13} {:>8} {:>8}",
-        "split", "conversations", "samples", "emotions"
+        "{:<6} {:>13} {:>8} {:>8} {:>18}",
+        "split", "conversations", "samples", "emotions", "without an emotion"
     );
     for split in SPLITS {
         let s = &all[split];
         println!(
-            "{:<6} {:>13} {:>8} {:>8}",
-            split, s["conversations"], s["samples"], s["emotions"]
+            "{:<6} {:>13} {:>8} {:>8} {:>18}",
+            split, s["conversations"], s["samples"], s["emotions"], s["unlabelled"]
         );
     }
     Ok(())

@@ -85,6 +85,15 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
     let (train_convs, valid_convs) = (load_split(&data, "train")?, load_split(&data, "valid")?);
     let pairs = |convs: &[Conversation]| labelled_contexts(convs, max_turns, situations);
     let train = pairs(&train_convs);
+    let valid_labelled = valid_convs
+        .iter()
+        .any(|c| c.emotion < crate::data::EMOTIONS.len());
+    anyhow::ensure!(
+        !train.is_empty() && valid_labelled,
+        "the data has no emotion labels in its {} split, so there is nothing to train the lexical emotion reader on \
+         (it learns the conversations' `emotion`); the model reads emotions without it",
+        if train.is_empty() { "train" } else { "valid" }
+    );
     eprintln!(
         "training the lexical emotion reader on {} train contexts{}…",
         train.len(),
@@ -96,7 +105,11 @@ pub fn run(cmd: EmotionCommand) -> anyhow::Result<()> {
         "trained in {:.0} s; scoring valid…",
         started.elapsed().as_secs_f32()
     );
-    let valid = samples(&valid_convs, max_turns);
+    // (the valid samples with a label: the fusion weights are chosen on them)
+    let valid: Vec<_> = samples(&valid_convs, max_turns)
+        .into_iter()
+        .filter(|s| s.emotion < crate::data::EMOTIONS.len())
+        .collect();
     let encoded = valid
         .iter()
         .map(|s| responder.encode_sample(s))
@@ -138,12 +151,19 @@ fn labelled_contexts(
     max_turns: usize,
     situations: bool,
 ) -> Vec<(Vec<String>, usize)> {
+    let known = |e: &usize| *e < crate::data::EMOTIONS.len();
     let mut out: Vec<(Vec<String>, usize)> = samples(convs, max_turns)
         .into_iter()
+        .filter(|s| known(&s.emotion))
         .map(|s| (s.context, s.emotion))
         .collect();
     if situations {
-        out.extend(convs.iter().map(|c| (vec![c.situation.clone()], c.emotion)));
+        out.extend(
+            convs
+                .iter()
+                .filter(|c| known(&c.emotion))
+                .map(|c| (vec![c.situation.clone()], c.emotion)),
+        );
     }
     out
 }

@@ -116,16 +116,24 @@ fn read_conversations_file(
 pub struct SplitStats {
     pub conversations: usize,
     pub samples: usize,
+    /// Distinct emotion labels.
     pub emotions: usize,
+    /// Conversations without an emotion label.
+    pub unlabelled: usize,
 }
 
 pub fn split_stats(conversations: &[Conversation]) -> SplitStats {
-    let emotions: std::collections::HashSet<usize> =
-        conversations.iter().map(|c| c.emotion).collect();
+    let known = |c: &&Conversation| c.emotion < super::EMOTIONS.len();
+    let emotions: std::collections::HashSet<usize> = conversations
+        .iter()
+        .filter(known)
+        .map(|c| c.emotion)
+        .collect();
     SplitStats {
         conversations: conversations.len(),
         samples: super::samples(conversations, usize::MAX).len(),
         emotions: emotions.len(),
+        unlabelled: conversations.len() - conversations.iter().filter(known).count(),
     }
 }
 

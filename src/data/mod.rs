@@ -69,6 +69,15 @@ pub const N_INTENTS: usize = 9;
 /// Index of the "unknown" intent in [`INTENTS`].
 pub const UNKNOWN_INTENT: usize = 9;
 
+/// The emotion id of a conversation whose data has no emotion label (a conversations file without `emotion`):
+/// the emotion head does not learn from it, and the decoder reads the encoder's emotion instead.
+pub const UNKNOWN_EMOTION: usize = EMOTIONS.len();
+
+/// An emotion id's label; "unknown" for [`UNKNOWN_EMOTION`].
+pub fn emotion_name(id: usize) -> &'static str {
+    EMOTIONS.get(id).copied().unwrap_or("unknown")
+}
+
 /// Class id of an emotion label, if it is one of the 32.
 pub fn emotion_id(label: &str) -> Option<usize> {
     EMOTIONS.iter().position(|e| *e == label)

@@ -1,7 +1,6 @@
 //! What the exemplar index ([`crate::retrieve`]) gives a reply: the replies people wrote to similar moments.
 
 use super::{InferenceError, Responder};
-use crate::data::EMOTIONS;
 use crate::inputs::EncodedSample;
 
 /// A reply from the training data that answered a context like the user's ([`Responder::similar_replies`]).
@@ -66,11 +65,7 @@ impl Responder {
                     read_by_model: rank < self.config.exemplar_count(),
                     text: self.tokenizer.decode(index.reply(n.id))?,
                     similarity: n.similarity,
-                    emotion: EMOTIONS
-                        .get(e.emotion as usize)
-                        .copied()
-                        .unwrap_or("?")
-                        .to_string(),
+                    emotion: crate::data::emotion_name(e.emotion as usize).to_string(),
                 })
             })
             .collect()

@@ -167,6 +167,21 @@ fn prepare(opts: &TrainOptions) -> Result<(RunConfig, RunData)> {
         )?;
     }
     let train = encode(&train_samples)?;
+    let unlabelled = train_samples
+        .iter()
+        .filter(|s| s.emotion >= crate::data::EMOTIONS.len())
+        .count();
+    if unlabelled == train_samples.len() && !train_samples.is_empty() {
+        eprintln!(
+            "the training data has no emotion labels: the emotion head is not trained (its loss is left out) and \
+             the decoder is conditioned on the emotion the encoder reads"
+        );
+    } else if unlabelled > 0 {
+        eprintln!(
+            "{unlabelled} of {} training samples have no emotion label: the emotion loss leaves them out",
+            train_samples.len()
+        );
+    }
     let polarity = if m.polarity_experts.unwrap_or(false) {
         let lexicon = read_lexicon(opts.lexicons.as_deref())?;
         let p = train_samples

@@ -102,10 +102,11 @@ pub fn forward(
             (if hide { UNKNOWN_INTENT } else { s.intent }) as i64
         })
         .collect();
+    let known = known_emotions(samples);
     let mut cond = Condition {
         memory: enc.h.clone(),
         memory_pad: batch.ctx_pad.clone(),
-        emotion: batch.emotion.clone(),
+        emotion: condition_emotion(&known, &batch.emotion, &enc.emotion_logits, device),
         intent: Tensor::from_data(TensorData::new(shown, [samples.len()]), device),
         memory_bias: enc.reason_bias.clone(),
         memory_cache: None,
@@ -122,9 +123,7 @@ pub fn forward(
     } else {
         Tensor::<1>::zeros([1], device)
     };
-    let emotion = CrossEntropyLossConfig::new()
-        .init(device)
-        .forward(enc.emotion_logits.clone(), batch.emotion);
+    let emotion = emotion_loss(&known, enc.emotion_logits.clone(), batch.emotion, device);
     let weighted = if opts.diffusion_weight == 1.0 {
         diffusion.clone()
     } else {
@@ -154,6 +153,55 @@ pub fn forward(
         emotion_logits: enc.emotion_logits,
         intent_logits: enc.intent_logits,
     }
+}
+
+/// Which rows have an emotion label (data without one: [`crate::data::UNKNOWN_EMOTION`]).
+fn known_emotions(samples: &[&EncodedSample]) -> Vec<bool> {
+    samples
+        .iter()
+        .map(|s| s.emotion < crate::data::EMOTIONS.len())
+        .collect()
+}
+
+/// The emotion the decoder is conditioned on: the gold one (teacher forcing), or on rows without a label the
+/// encoder's (detached), as when sampling.
+fn condition_emotion(
+    known: &[bool],
+    gold: &Tensor<1, Int>,
+    logits: &Tensor<2>,
+    device: &Device,
+) -> Tensor<1, Int> {
+    if known.iter().all(|k| *k) {
+        return gold.clone();
+    }
+    let read: Tensor<1, Int> = logits.clone().detach().argmax(1).squeeze_dim(1);
+    let unknown = Tensor::<1, Bool>::from_data(
+        TensorData::new(known.iter().map(|k| !k).collect::<Vec<_>>(), [known.len()]),
+        device,
+    );
+    gold.clone().mask_where(unknown, read)
+}
+
+/// The emotion cross-entropy over the rows with a label (all of ED's); zero when no row has one, so a data set
+/// without emotions does not train the emotion head.
+fn emotion_loss(
+    known: &[bool],
+    logits: Tensor<2>,
+    gold: Tensor<1, Int>,
+    device: &Device,
+) -> Tensor<1> {
+    let ce = CrossEntropyLossConfig::new().init(device);
+    if known.iter().all(|k| *k) {
+        return ce.forward(logits, gold);
+    }
+    let rows: Vec<i64> = (0..known.len() as i64)
+        .filter(|&i| known[i as usize])
+        .collect();
+    if rows.is_empty() {
+        return Tensor::<1>::zeros([1], device);
+    }
+    let index = Tensor::<1, Int>::from_data(TensorData::new(rows.clone(), [rows.len()]), device);
+    ce.forward(logits.select(0, index.clone()), gold.select(0, index))
 }
 
 /// Cross-entropy of the intent policy on the rows whose intent is known; `None` when no row's is.
@@ -307,10 +355,10 @@ fn trimmed_width(samples: &[&EncodedSample], block: usize) -> usize {
 
 pub struct ValidMetrics {
     pub diffusion_loss: f64,
-    /// Fraction (0–1), as logged since the first runs.
-    pub emotion_acc: f64,
-    /// Macro-F1 over the 32 emotions, in %.
-    pub emotion_macro_f1: f64,
+    /// Fraction (0–1), as logged since the first runs; `None` when no valid sample has an emotion label.
+    pub emotion_acc: Option<f64>,
+    /// Macro-F1 over the 32 emotions, in %; `None` as `emotion_acc`.
+    pub emotion_macro_f1: Option<f64>,
     /// The intent policy's accuracy on the rows with a known intent, in %; `None` without a policy or labels.
     pub intent_acc: Option<f64>,
 }
@@ -345,7 +393,13 @@ pub fn validate(
             .into_data()
             .try_into_vec_as::<i64>()
             .map_err(|e| TrainError::Run(format!("{e:?}")))?;
-        predicted.extend(pred.iter().map(|p| *p as usize));
+        // (scored on the rows with an emotion label only: data without labels has no accuracy to report)
+        for (p, s) in pred.iter().zip(chunk) {
+            if s.emotion < crate::data::EMOTIONS.len() {
+                predicted.push(*p as usize);
+                gold.push(s.emotion);
+            }
+        }
         if let Some(logits) = out.intent_logits {
             let pred = logits
                 .argmax(1)
@@ -359,14 +413,13 @@ pub fn validate(
                 }
             }
         }
-        gold.extend(chunk.iter().map(|s| s.emotion));
         n += chunk.len();
     }
-    let (acc, macro_f1) = crate::metrics::accuracy_macro_f1(&gold, &predicted);
+    let scored = (!gold.is_empty()).then(|| crate::metrics::accuracy_macro_f1(&gold, &predicted));
     Ok(ValidMetrics {
         diffusion_loss: loss / n.max(1) as f64,
-        emotion_acc: acc / 100.0,
-        emotion_macro_f1: macro_f1,
+        emotion_acc: scored.map(|(acc, _)| acc / 100.0),
+        emotion_macro_f1: scored.map(|(_, f1)| f1),
         intent_acc: (intent_rows > 0).then(|| 100.0 * intent_right as f64 / intent_rows as f64),
     })
 }
@@ -395,6 +448,34 @@ mod tests {
 
     fn sample(reply_tokens: usize) -> EncodedSample {
         EncodedSample::with_reply_tokens(reply_tokens)
+    }
+
+    #[test]
+    fn rows_without_an_emotion_label_train_no_emotion_and_condition_on_the_encoders() {
+        let device = Device::flex();
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![2.0f32, 0.0, 0.0, 0.0, 0.0, 3.0], [2, 3]),
+            &device,
+        );
+        let gold = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 32], [2]), &device);
+        // Row 1 has no label: the decoder reads the encoder's emotion (class 2) there.
+        let cond = condition_emotion(&[true, false], &gold, &logits, &device);
+        assert_eq!(
+            cond.into_data().try_into_vec_as::<i64>().unwrap(),
+            vec![0, 2]
+        );
+        // The loss is row 0's alone; with no label at all, nothing.
+        let row0 = emotion_loss(
+            &[true],
+            logits.clone().slice([0..1, 0..3]),
+            gold.clone().slice(0..1),
+            &device,
+        );
+        let both = emotion_loss(&[true, false], logits.clone(), gold.clone(), &device);
+        let (a, b) = (row0.into_scalar::<f32>(), both.into_scalar::<f32>());
+        assert!((a - b).abs() < 1e-6, "{a} {b}");
+        let none = emotion_loss(&[false, false], logits, gold, &device);
+        assert_eq!(none.into_scalar::<f32>(), 0.0);
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! `turns` alternate, the person telling what happened (`speaker`) first (other names map to the roles with
 //! `--roles`, [`set_role_names`]); `id`, `split` (`train` / `valid` /
 //! `test`; train when absent), `situation` and each listener turn's `intent` are optional; `emotion` is one of ED's
-//! 32 labels. A listener turn's `intent` is that sample's intent label in training (`intent::labels`; the judge
-//! labels the turns without one). Every command's `--data` takes such a file in place of ED's folder.
+//! 32 labels, or absent when the data has none: the emotion head then does not learn from that conversation, and
+//! the decoder is conditioned on the emotion the encoder reads, as when it samples. A listener turn's `intent` is
+//! that sample's intent label in training (`intent::labels`; the judge labels the turns without one). Every command's `--data` takes such a file in place of ED's folder.
 //! `reflectdiffu data convert --from ed` writes ED in this format.
 
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,9 @@ pub struct ConversationLine {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<String>,
-    pub emotion: String,
+    /// One of ED's 32 emotions; absent when the data has none (the emotion head then does not learn from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emotion: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub situation: Option<String>,
     pub turns: Vec<Turn>,
@@ -93,7 +96,7 @@ impl ConversationLine {
         Self {
             id: Some(c.id.clone()),
             split: Some(split.to_string()),
-            emotion: EMOTIONS[c.emotion].to_string(),
+            emotion: EMOTIONS.get(c.emotion).map(|e| e.to_string()),
             situation: Some(c.situation.clone()),
             turns: c
                 .turns
@@ -117,16 +120,15 @@ impl ConversationLine {
     /// at least one listener turn, known intents. `index` names the conversation in messages (its line number
     /// gives its default id).
     pub fn into_conversation(self, index: usize) -> Result<Conversation, String> {
-        let emotion = EMOTIONS
-            .iter()
-            .position(|e| *e == self.emotion)
-            .ok_or_else(|| {
+        let emotion = match &self.emotion {
+            None => super::UNKNOWN_EMOTION,
+            Some(name) => EMOTIONS.iter().position(|e| e == name).ok_or_else(|| {
                 format!(
-                    "unknown emotion `{}`; the known ones are {}",
-                    self.emotion,
+                    "unknown emotion `{name}`; the known ones are {} (or leave `emotion` out when the data has none)",
                     EMOTIONS.join(", ")
                 )
-            })?;
+            })?,
+        };
         let mut turns = Vec::with_capacity(self.turns.len());
         let mut intents = Vec::with_capacity(self.turns.len());
         for (i, t) in self.turns.into_iter().enumerate() {
