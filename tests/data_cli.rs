@@ -348,3 +348,40 @@ fn a_folder_of_conversations_files_takes_each_split_from_its_file_name() {
     assert_eq!(stats["valid"]["conversations"], 1);
     assert_eq!(stats["test"]["conversations"], 0);
 }
+
+#[test]
+fn the_shipped_edos_example_reads_as_documented() {
+    // docs/examples/edos/README.md: 878 / 105 / 110 conversations, 1,278 replies, no emotion labels.
+    let out = bin()
+        .args([
+            "data",
+            "stats",
+            "--json",
+            "--data",
+            "docs/examples/edos/edos_intents.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let count = |split: &str, key: &str| v[split][key].as_u64().unwrap();
+    assert_eq!(
+        [
+            count("train", "conversations"),
+            count("valid", "conversations"),
+            count("test", "conversations")
+        ],
+        [878, 105, 110]
+    );
+    let replies: u64 = ["train", "valid", "test"]
+        .iter()
+        .map(|s| count(s, "samples"))
+        .sum();
+    assert_eq!(replies, 1278);
+    assert_eq!(count("train", "emotions"), 0);
+    assert_eq!(count("train", "unlabelled"), 878);
+}
