@@ -9,11 +9,13 @@ pub mod contrast;
 mod error;
 pub(crate) mod exemplars;
 mod inputs;
+mod label_losses;
 pub mod mlm;
 pub mod rl;
 mod run;
 mod setup;
 pub mod step;
+mod validation;
 
 pub use crate::data::files::DEFAULT_LEXICON_DIR;
 use crate::data::files::read_lexicon;

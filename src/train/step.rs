@@ -1,9 +1,7 @@
-//! One training forward pass, the validation pass and the learning-rate schedule.
+//! One training forward pass (the exemplar memory and the draft corruption included) and the learning-rate
+//! schedule; the label losses are in `label_losses.rs`, validation in `validation.rs`.
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::{Rng, RngExt};
 
 use crate::data::UNKNOWN_INTENT;
@@ -14,7 +12,8 @@ use crate::model::{Batch, Condition, ReflectDiffu};
 use crate::tokenizer::EOS;
 
 use super::contrast;
-use crate::train::{Result, TrainError};
+use super::label_losses::{condition_emotion, emotion_loss, intent_loss, known_emotions};
+pub use super::validation::{ValidMetrics, validate};
 
 /// What a training pass computes besides the batch.
 #[derive(Debug, Clone, Copy)]
@@ -155,78 +154,6 @@ pub fn forward(
     }
 }
 
-/// Which rows have an emotion label (data without one: [`crate::data::UNKNOWN_EMOTION`]).
-fn known_emotions(samples: &[&EncodedSample]) -> Vec<bool> {
-    samples
-        .iter()
-        .map(|s| s.emotion < crate::data::EMOTIONS.len())
-        .collect()
-}
-
-/// The emotion the decoder is conditioned on: the gold one (teacher forcing), or on rows without a label the
-/// encoder's (detached), as when sampling.
-fn condition_emotion(
-    known: &[bool],
-    gold: &Tensor<1, Int>,
-    logits: &Tensor<2>,
-    device: &Device,
-) -> Tensor<1, Int> {
-    if known.iter().all(|k| *k) {
-        return gold.clone();
-    }
-    let read: Tensor<1, Int> = logits.clone().detach().argmax(1).squeeze_dim(1);
-    let unknown = Tensor::<1, Bool>::from_data(
-        TensorData::new(known.iter().map(|k| !k).collect::<Vec<_>>(), [known.len()]),
-        device,
-    );
-    gold.clone().mask_where(unknown, read)
-}
-
-/// The emotion cross-entropy over the rows with a label (all of ED's); zero when no row has one, so a data set
-/// without emotions does not train the emotion head.
-fn emotion_loss(
-    known: &[bool],
-    logits: Tensor<2>,
-    gold: Tensor<1, Int>,
-    device: &Device,
-) -> Tensor<1> {
-    let ce = CrossEntropyLossConfig::new().init(device);
-    if known.iter().all(|k| *k) {
-        return ce.forward(logits, gold);
-    }
-    let rows: Vec<i64> = (0..known.len() as i64)
-        .filter(|&i| known[i as usize])
-        .collect();
-    if rows.is_empty() {
-        return Tensor::<1>::zeros([1], device);
-    }
-    let index = Tensor::<1, Int>::from_data(TensorData::new(rows.clone(), [rows.len()]), device);
-    ce.forward(logits.select(0, index.clone()), gold.select(0, index))
-}
-
-/// Cross-entropy of the intent policy on the rows whose intent is known; `None` when no row's is.
-fn intent_loss(
-    logits: Tensor<2>,
-    samples: &[&EncodedSample],
-    device: &Device,
-) -> Option<Tensor<1>> {
-    let (rows, gold): (Vec<i64>, Vec<i64>) = samples
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.intent < UNKNOWN_INTENT)
-        .map(|(i, s)| (i as i64, s.intent as i64))
-        .unzip();
-    if rows.is_empty() {
-        return None;
-    }
-    let n = rows.len();
-    let picked = logits.select(0, Tensor::from_data(TensorData::new(rows, [n]), device));
-    Some(CrossEntropyLossConfig::new().init(device).forward(
-        picked,
-        Tensor::from_data(TensorData::new(gold, [n]), device),
-    ))
-}
-
 /// Gives the decoder each row's exemplar memory (models with exemplar slots whose samples carry exemplars):
 /// dropped as a whole for `opts.exemplar_dropout` of the rows. Returns each row's draft for draft editing (the
 /// best exemplar as a reply, [EOS] and [PAD] after it) and the share R of its positions left masked, for
@@ -353,77 +280,6 @@ fn trimmed_width(samples: &[&EncodedSample], block: usize) -> usize {
     longest.div_ceil(block).saturating_mul(block).min(full)
 }
 
-pub struct ValidMetrics {
-    pub diffusion_loss: f64,
-    /// Fraction (0–1), as logged since the first runs; `None` when no valid sample has an emotion label.
-    pub emotion_acc: Option<f64>,
-    /// Macro-F1 over the 32 emotions, in %; `None` as `emotion_acc`.
-    pub emotion_macro_f1: Option<f64>,
-    /// The intent policy's accuracy on the rows with a known intent, in %; `None` without a policy or labels.
-    pub intent_acc: Option<f64>,
-}
-
-/// Validation with a fixed corruption seed, so epochs are compared on the same noise.
-pub fn validate(
-    model: &ReflectDiffu,
-    block: usize,
-    diffusion: bool,
-    set: &[EncodedSample],
-    batch_size: usize,
-    device: &Device,
-) -> Result<ValidMetrics> {
-    let mut rng = StdRng::seed_from_u64(20_250_727);
-    let (mut loss, mut n) = (0.0f64, 0usize);
-    let (mut gold, mut predicted) = (Vec::new(), Vec::new());
-    let (mut intent_right, mut intent_rows) = (0usize, 0usize);
-    for chunk in set.chunks(batch_size) {
-        let refs: Vec<&EncodedSample> = chunk.iter().collect();
-        let out = forward(
-            model,
-            &refs,
-            None,
-            &StepOptions::validation(block, diffusion),
-            &mut rng,
-            device,
-        );
-        loss += out.diffusion.into_scalar::<f32>() as f64 * chunk.len() as f64;
-        let pred = out
-            .emotion_logits
-            .argmax(1)
-            .into_data()
-            .try_into_vec_as::<i64>()
-            .map_err(|e| TrainError::Run(format!("{e:?}")))?;
-        // (scored on the rows with an emotion label only: data without labels has no accuracy to report)
-        for (p, s) in pred.iter().zip(chunk) {
-            if s.emotion < crate::data::EMOTIONS.len() {
-                predicted.push(*p as usize);
-                gold.push(s.emotion);
-            }
-        }
-        if let Some(logits) = out.intent_logits {
-            let pred = logits
-                .argmax(1)
-                .into_data()
-                .try_into_vec_as::<i64>()
-                .map_err(|e| TrainError::Run(format!("{e:?}")))?;
-            for (p, s) in pred.iter().zip(chunk) {
-                if s.intent < UNKNOWN_INTENT {
-                    intent_rows += 1;
-                    intent_right += usize::from(*p as usize == s.intent);
-                }
-            }
-        }
-        n += chunk.len();
-    }
-    let scored = (!gold.is_empty()).then(|| crate::metrics::accuracy_macro_f1(&gold, &predicted));
-    Ok(ValidMetrics {
-        diffusion_loss: loss / n.max(1) as f64,
-        emotion_acc: scored.map(|(acc, _)| acc / 100.0),
-        emotion_macro_f1: scored.map(|(_, f1)| f1),
-        intent_acc: (intent_rows > 0).then(|| 100.0 * intent_right as f64 / intent_rows as f64),
-    })
-}
-
 /// Linear warm-up to `peak`, then cosine decay to 10 % of it at `total`.
 pub struct LrSchedule {
     pub peak: f64,
@@ -448,34 +304,6 @@ mod tests {
 
     fn sample(reply_tokens: usize) -> EncodedSample {
         EncodedSample::with_reply_tokens(reply_tokens)
-    }
-
-    #[test]
-    fn rows_without_an_emotion_label_train_no_emotion_and_condition_on_the_encoders() {
-        let device = Device::flex();
-        let logits = Tensor::<2>::from_data(
-            TensorData::new(vec![2.0f32, 0.0, 0.0, 0.0, 0.0, 3.0], [2, 3]),
-            &device,
-        );
-        let gold = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 32], [2]), &device);
-        // Row 1 has no label: the decoder reads the encoder's emotion (class 2) there.
-        let cond = condition_emotion(&[true, false], &gold, &logits, &device);
-        assert_eq!(
-            cond.into_data().try_into_vec_as::<i64>().unwrap(),
-            vec![0, 2]
-        );
-        // The loss is row 0's alone; with no label at all, nothing.
-        let row0 = emotion_loss(
-            &[true],
-            logits.clone().slice([0..1, 0..3]),
-            gold.clone().slice(0..1),
-            &device,
-        );
-        let both = emotion_loss(&[true, false], logits.clone(), gold.clone(), &device);
-        let (a, b) = (row0.into_scalar::<f32>(), both.into_scalar::<f32>());
-        assert!((a - b).abs() < 1e-6, "{a} {b}");
-        let none = emotion_loss(&[false, false], logits, gold, &device);
-        assert_eq!(none.into_scalar::<f32>(), 0.0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! table. Deterministic on the CPU backend: fixed batch size, seeded sampler and seeded ELBO noise, no timings
 //! in the report.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -19,12 +19,12 @@ use crate::inference::{BATCH_ROWS, Reply, Responder};
 use crate::inputs::EncodedSample;
 use crate::intent::judge::N_INTENTS;
 use crate::metrics::intents::{cross_turn_repetition, distribution};
-use crate::metrics::{
-    accuracy_macro_f1, corpus_bleu, distinct_n, longest_common_run, repeat_rates, words,
-};
+use crate::metrics::{accuracy_macro_f1, corpus_bleu, distinct_n, repeat_rates, words};
 use crate::output::{OutputFile, checkpoint_files};
 use crate::progress::Progress;
 use crate::tokenizer::PAD;
+
+mod copies;
 
 /// Why an evaluation failed.
 #[derive(Debug, thiserror::Error)]
@@ -188,31 +188,13 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
         .as_ref()
         .map(|(hyp, refs)| intent_report(&replies, &set, hyp, refs));
 
-    let train_replies = train_replies(responder)?;
-    let copies = |texts: &[Vec<String>]| {
-        train_replies.as_ref().map(|train| {
-            100.0 * texts.iter().filter(|t| train.contains(*t)).count() as f64
-                / texts.len().max(1) as f64
-        })
-    };
-
-    let best = best_exemplars(responder, &set)?;
-    let run = |texts: &[Vec<String>]| {
-        best.as_ref().map(|best| {
-            let total: usize = texts
-                .iter()
-                .zip(best)
-                .map(|(t, b)| longest_common_run(t, b))
-                .sum();
-            total as f64 / texts.len().max(1) as f64
-        })
-    };
+    let copied = copies::measure(responder, &set, &hyps, &refs)?;
 
     Ok(Report {
-        train_copies: copies(&hyps),
-        reference_train_copies: copies(&refs),
-        exemplar_run: run(&hyps),
-        reference_exemplar_run: run(&refs),
+        train_copies: copied.replies,
+        reference_train_copies: copied.references,
+        exemplar_run: copied.replies_run,
+        reference_exemplar_run: copied.references_run,
         bleu1: bleu[0],
         bleu2: bleu[1],
         bleu3: bleu[2],
@@ -242,22 +224,6 @@ pub fn evaluate(opts: &EvalOptions, responder: &Responder) -> Result<Report> {
     })
 }
 
-/// The exemplar index's replies as metric tokens, when the checkpoint has an index.
-fn train_replies(responder: &Responder) -> Result<Option<HashSet<Vec<String>>>> {
-    let Some(index) = &responder.exemplars else {
-        return Ok(None);
-    };
-    let mut replies = HashSet::with_capacity(index.len());
-    for id in 0..index.len() {
-        let text = responder
-            .tokenizer
-            .decode(index.reply(id))
-            .map_err(crate::inference::InferenceError::from)?;
-        replies.insert(words(&text));
-    }
-    Ok(Some(replies))
-}
-
 /// Emotion accuracy and macro-F1 (in %) over the samples with an emotion label; `None` when the data has none
 /// (a conversations file without `emotion`).
 fn known_emotion_scores(gold: &[usize], predicted: &[usize]) -> Option<(f64, f64)> {
@@ -268,20 +234,6 @@ fn known_emotion_scores(gold: &[usize], predicted: &[usize]) -> Option<(f64, f64
         .map(|(g, p)| (*g, *p))
         .unzip();
     (!g.is_empty()).then(|| accuracy_macro_f1(&g, &p))
-}
-
-/// The words of each sample's best exemplar (the index's top neighbour of its context; none is an empty list);
-/// `None` without an index.
-fn best_exemplars(responder: &Responder, set: &[Sample]) -> Result<Option<Vec<Vec<String>>>> {
-    if responder.exemplars.is_none() {
-        return Ok(None);
-    }
-    let mut out = Vec::with_capacity(set.len());
-    for s in set {
-        let found = responder.similar_replies(&s.context, 1)?;
-        out.push(found.first().map_or(Vec::new(), |r| words(&r.text)));
-    }
-    Ok(Some(out))
 }
 
 /// The replies, their summed NELBO and (with a judge) the judge's intent of each.
