@@ -6,7 +6,7 @@
 mod common;
 
 use burn::prelude::*;
-use common::cli::{reflectdiffu, stdout_ok, tiny_run_config, train_cmd};
+use common::cli::{reflectdiffu, rl_cmd, stdout_ok, tiny_rl_config, tiny_run_config, train_cmd};
 use common::*;
 use reflectdiffu::inputs::ids_tensor;
 use reflectdiffu::model::Batch;
@@ -191,32 +191,11 @@ fn the_rl_stage_runs_on_a_model_trained_with_exemplars() {
     let run = dir.path().join("run");
     stdout_ok(train_cmd(&config, &run).output().unwrap());
     // The whole model, not only the policy head: the rollouts' condition and the anchor read exemplar memory.
-    let mut rl: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("configs/rl.json").unwrap()).unwrap();
-    rl["rl"]["judge"] = serde_json::json!(judge);
-    rl["rl"]["steps"] = 2.into();
-    rl["rl"]["contexts"] = 2.into();
-    rl["rl"]["sample_steps"] = 2.into();
-    rl["rl"]["policy_only"] = false.into();
-    let rl_config = dir.path().join("rl.json");
-    std::fs::write(&rl_config, rl.to_string()).unwrap();
+    let rl_config = tiny_rl_config(dir.path(), &judge, |rl| {
+        rl["rl"]["policy_only"] = false.into()
+    });
     let rl_run = dir.path().join("rl-run");
-    let out = reflectdiffu()
-        .args([
-            "train",
-            "--stage",
-            "rl",
-            "--data",
-            "tests/fixtures/ed",
-            "--config",
-        ])
-        .arg(&rl_config)
-        .arg("--from")
-        .arg(&run)
-        .arg("--out")
-        .arg(&rl_run)
-        .output()
-        .unwrap();
+    let out = rl_cmd(&rl_config, &run, &rl_run);
     assert!(
         out.status.success(),
         "{}",

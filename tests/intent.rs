@@ -239,32 +239,10 @@ fn an_intent_model_trains_on_labels_chooses_intents_and_is_scored_by_the_judge()
     assert!(first["judged_intent"].is_string() && first["intent"].is_string());
 
     // The RL stage from that checkpoint: two updates, rewards logged and drawn, a checkpoint that samples.
-    let mut rl: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("configs/rl.json").unwrap()).unwrap();
-    rl["rl"]["judge"] = serde_json::json!(judge);
-    rl["rl"]["steps"] = serde_json::json!(2);
-    rl["rl"]["contexts"] = serde_json::json!(2);
-    rl["rl"]["sample_steps"] = serde_json::json!(2);
-    let rl_config = dir.path().join("rl.json");
-    std::fs::write(&rl_config, rl.to_string()).unwrap();
+    let rl_config = common::cli::tiny_rl_config(dir.path(), &judge, |_| {});
     let rl_run = dir.path().join("rl-run");
-    let rl_cmd = |from: &std::path::Path, out: &std::path::Path| {
-        let mut c = reflectdiffu();
-        c.args([
-            "train",
-            "--stage",
-            "rl",
-            "--data",
-            "tests/fixtures/ed",
-            "--config",
-        ])
-        .arg(&rl_config)
-        .arg("--from")
-        .arg(from)
-        .arg("--out")
-        .arg(out);
-        c.output().unwrap()
-    };
+    let rl_cmd =
+        |from: &std::path::Path, out: &std::path::Path| common::cli::rl_cmd(&rl_config, from, out);
     let out = rl_cmd(&run, &rl_run);
     assert!(
         out.status.success(),

@@ -96,3 +96,42 @@ pub fn converted_fixtures(dir: &Path) -> PathBuf {
     );
     out
 }
+
+/// `configs/rl.json` cut to two updates of two contexts (2 sampling steps) with `judge`, and `edit` applied,
+/// written to `dir/rl.json`.
+pub fn tiny_rl_config(
+    dir: &Path,
+    judge: &Path,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> PathBuf {
+    let mut rl: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("configs/rl.json").unwrap()).unwrap();
+    rl["rl"]["judge"] = serde_json::json!(judge);
+    rl["rl"]["steps"] = serde_json::json!(2);
+    rl["rl"]["contexts"] = serde_json::json!(2);
+    rl["rl"]["sample_steps"] = serde_json::json!(2);
+    edit(&mut rl);
+    let path = dir.join("rl.json");
+    std::fs::write(&path, rl.to_string()).unwrap();
+    path
+}
+
+/// `reflectdiffu train --stage rl` with `config` on the fixture data, from `from` into `out`.
+pub fn rl_cmd(config: &Path, from: &Path, out: &Path) -> Output {
+    reflectdiffu()
+        .args([
+            "train",
+            "--stage",
+            "rl",
+            "--data",
+            "tests/fixtures/ed",
+            "--config",
+        ])
+        .arg(config)
+        .arg("--from")
+        .arg(from)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
