@@ -157,6 +157,15 @@ impl Piece {
 
 /// Encodes a training example: context as in [`encode_context`], reply as `tokens [EOS] [PAD]…` of fixed length
 /// (a reply longer than `max_reply_len` is cut and gets no [EOS]).
+/// A reply's tokens as the model stores a reply: [EOS] after them, then [PAD], `len` positions in all (cut at
+/// `len`). Also how draft editing lays out an exemplar reply as a draft.
+pub fn padded_reply(tokens: &[u32], len: usize) -> Vec<u32> {
+    let mut reply = tokens.to_vec();
+    reply.push(EOS);
+    reply.resize(len, PAD);
+    reply
+}
+
 pub fn encode_sample(
     tok: &TextTokenizer,
     tagger: &ReasonTagger,
@@ -164,10 +173,7 @@ pub fn encode_sample(
     cfg: &ModelConfig,
 ) -> Result<EncodedSample, TokenizerError> {
     let mut enc = encode_context(tok, tagger, &sample.context, cfg)?;
-    let mut reply = tok.encode(&sample.reply)?.ids;
-    reply.push(EOS);
-    reply.resize(cfg.max_reply_len, PAD);
-    enc.reply = reply;
+    enc.reply = padded_reply(&tok.encode(&sample.reply)?.ids, cfg.max_reply_len);
     enc.emotion = sample.emotion;
     enc.intent = sample.intent.unwrap_or(crate::data::UNKNOWN_INTENT);
     Ok(enc)

@@ -27,15 +27,6 @@ pub fn q_xt(x0: &[u32], t: f32, rng: &mut impl Rng) -> (Vec<u32>, Vec<bool>) {
     (xt, masked)
 }
 
-/// An exemplar reply as a draft of `len` positions (draft editing): its tokens, [EOS], then [PAD], cut at
-/// `len`, as a reply is stored.
-pub fn draft_reply(exemplar: &[u32], len: usize) -> Vec<u32> {
-    let mut d = exemplar.to_vec();
-    d.push(crate::tokenizer::EOS);
-    d.resize(len, crate::tokenizer::PAD);
-    d
-}
-
 /// The prior at t = 1: every position [MASK].
 pub fn prior(batch: usize, len: usize) -> Vec<Vec<u32>> {
     vec![vec![MASK; len]; batch]

@@ -14,6 +14,6 @@ mod settings;
 #[cfg(test)]
 mod test_logits;
 
-pub use corrupt::{draft_reply, prior, q_xt, sample_t};
+pub use corrupt::{prior, q_xt, sample_t};
 pub use generate::{generate, generate_async, generate_blocks, generate_blocks_async};
 pub use schedule::{T_MIN, elbo_weight, mask_rate};

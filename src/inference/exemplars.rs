@@ -30,17 +30,8 @@ impl Responder {
         let Some(index) = self.exemplars.as_ref().filter(|_| k > 0) else {
             return Ok(());
         };
-        let max_len =
-            (self.config.max_reply_len.saturating_sub(1)).min(self.config.max_context_len);
         let key = crate::retrieve::context_key(&self.tokenizer, context, index.turns)?;
-        enc.exemplars = index
-            .query(&key, k, None)
-            .into_iter()
-            .map(|n| {
-                let r = index.reply(n.id);
-                r[..r.len().min(max_len)].to_vec()
-            })
-            .collect();
+        enc.exemplars = index.nearest_replies(&key, k, None, self.config.exemplar_len());
         Ok(())
     }
 

@@ -17,6 +17,7 @@ use crate::model::{Batch, ModelConfig, ReflectDiffu};
 use crate::reason::ReasonTagger;
 use crate::tokenizer::{EOS, PAD, TextTokenizer, TokenizerError};
 
+mod drafts;
 mod draw;
 mod exemplars;
 mod reply;

@@ -164,6 +164,13 @@ impl ModelConfig {
         self.exemplars.unwrap_or(0)
     }
 
+    /// Longest exemplar reply the model reads, in tokens: a reply without its [EOS], within the encoder's positions.
+    pub fn exemplar_len(&self) -> usize {
+        self.max_reply_len
+            .saturating_sub(1)
+            .min(self.max_context_len)
+    }
+
     /// Tokens per diffusion block (the whole reply when `block_len` is absent).
     pub fn block(&self) -> usize {
         self.block_len.unwrap_or(self.max_reply_len)

@@ -176,6 +176,24 @@ impl ExemplarIndex {
         top_k(found, k)
     }
 
+    /// The reply tokens of the `k` exemplars most similar to `query` (as [`Self::query`]), each cut to `max_len`
+    /// tokens: what a model with exemplar memory reads.
+    pub fn nearest_replies(
+        &self,
+        query: &[u32],
+        k: usize,
+        exclude: Option<u32>,
+        max_len: usize,
+    ) -> Vec<Vec<u32>> {
+        self.query(query, k, exclude)
+            .into_iter()
+            .map(|n| {
+                let r = self.reply(n.id);
+                r[..r.len().min(max_len)].to_vec()
+            })
+            .collect()
+    }
+
     /// The cosine similarity of `query` to every exemplar, in index order (0 where no token is shared).
     pub fn similarities(&self, query: &[u32]) -> Vec<f32> {
         let mut dots = vec![0.0f32; self.len()];

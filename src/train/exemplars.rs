@@ -32,7 +32,6 @@ pub(crate) fn give_exemplars(
             KeyTurns::All,
         )?,
     };
-    let max_len = m.max_reply_len.saturating_sub(1).min(m.max_context_len);
     for (samples, encoded) in sets.iter_mut() {
         retrieve_for(
             &index,
@@ -41,7 +40,7 @@ pub(crate) fn give_exemplars(
             samples,
             encoded,
             m.exemplar_count(),
-            max_len,
+            m.exemplar_len(),
         )?;
     }
     Ok(())
@@ -90,14 +89,7 @@ fn retrieve_for(
     for (s, e) in samples.iter().zip(encoded.iter_mut()) {
         let key = retrieve::context_key(tokenizer, &s.context, index.turns)?;
         let exclude = conv_of.get(s.conv_id.as_str()).copied();
-        e.exemplars = index
-            .query(&key, k, exclude)
-            .into_iter()
-            .map(|n| {
-                let r = index.reply(n.id);
-                r[..r.len().min(max_len)].to_vec()
-            })
-            .collect();
+        e.exemplars = index.nearest_replies(&key, k, exclude, max_len);
         bar.tick("retrieving exemplars".into());
     }
     bar.finish();

@@ -179,7 +179,7 @@ fn attach_exemplars(
             drafts.push(draft.then(|| {
                 let r: f32 = rng.random();
                 (
-                    crate::diffusion::draft_reply(&s.exemplars[0], s.reply.len()),
+                    crate::inputs::padded_reply(&s.exemplars[0], s.reply.len()),
                     r,
                 )
             }));
